@@ -1,0 +1,136 @@
+"""Which models exist: built-in ones (assets/), hub ids in the local Hugging Face cache, and ``--model-dir`` folders.
+
+Each generator offers its built-in models (``models()``) and recognises folders of its modality
+(``recognise(folder)``); the catalog asks every generator about every folder it finds. Nothing is downloaded:
+a hub id is listed only when its snapshot is already in the local cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from studio.generators.base import ModelSpec
+from studio.params import ParamError
+
+log = logging.getLogger(__name__)
+
+WEIGHT_SUFFIXES = (".safetensors", ".gguf", ".json", ".model", ".txt")
+
+
+def folder_fingerprint(path: str | os.PathLike[str]) -> str:
+    """A cheap identity of a model folder's files (relative name, size, mtime), for cache keys."""
+    root = Path(path)
+    h = hashlib.sha256()
+    if root.is_file():
+        st = root.stat()
+        h.update(f"{root.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        return h.hexdigest()[:16]
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix in WEIGHT_SUFFIXES:
+            st = p.stat()
+            h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def hf_cache_dir() -> Path:
+    """The local Hugging Face hub cache (``HF_HUB_CACHE`` / ``HF_HOME`` honoured)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
+    return home / "hub"
+
+
+def hf_cache_snapshots(cache: Path) -> Iterable[tuple[str, Path]]:
+    """(hub id, snapshot folder) for each model repo in the local hub cache."""
+    if not cache.is_dir():
+        return
+    for repo in sorted(cache.glob("models--*")):
+        hub_id = repo.name[len("models--") :].replace("--", "/")
+        snap: Path | None = None
+        ref = repo / "refs" / "main"
+        if ref.is_file():
+            cand = repo / "snapshots" / ref.read_text().strip()
+            snap = cand if cand.is_dir() else None
+        if snap is None:
+            snaps = sorted((repo / "snapshots").glob("*"), key=lambda p: p.stat().st_mtime) if (repo / "snapshots").is_dir() else []
+            snap = snaps[-1] if snaps else None
+        if snap is not None:
+            yield hub_id, snap
+
+
+class Catalog:
+    """The models each modality can use; built-ins first, then the HF cache, then ``--model-dir`` folders."""
+
+    def __init__(
+        self,
+        generators: Mapping[str, Any],
+        model_dirs: Iterable[str | os.PathLike[str]] = (),
+        hf_cache: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.generators = dict(generators)
+        self.model_dirs = [Path(d) for d in model_dirs]
+        self.hf_cache = Path(hf_cache) if hf_cache is not None else hf_cache_dir()
+        self._listing: dict[str, list[ModelSpec]] | None = None
+
+    def refresh(self) -> None:
+        """Forget the listing so the next call scans the folders again."""
+        self._listing = None
+
+    def _scan(self) -> dict[str, list[ModelSpec]]:
+        listing: dict[str, list[ModelSpec]] = {m: [] for m in self.generators}
+        for modality, gen in self.generators.items():
+            listing[modality].extend(gen.models())
+        found: list[tuple[str, Path, str]] = [(hub_id, snap, "hf-cache") for hub_id, snap in hf_cache_snapshots(self.hf_cache)]
+        for d in self.model_dirs:
+            if not d.is_dir():
+                log.warning("model dir %s does not exist", d)
+                continue
+            # A --model-dir is either one model folder or a folder of model folders.
+            subs = [d] + sorted(p for p in d.iterdir() if p.is_dir())
+            found.extend((p.name, p, "folder") for p in subs)
+        for model_id, folder, source in found:
+            for modality, gen in self.generators.items():
+                recognise = getattr(gen, "recognise", None)
+                kind = recognise(folder) if recognise else None
+                if kind:
+                    listing[modality].append(
+                        ModelSpec(
+                            id=model_id,
+                            modality=modality,
+                            source=source,
+                            path=str(folder),
+                            label=f"{model_id} ({'HF cache' if source == 'hf-cache' else 'local folder'})",
+                            kind=kind,
+                            weights_hash=folder_fingerprint(folder),
+                        )
+                    )
+        return listing
+
+    def models(self, modality: str) -> list[ModelSpec]:
+        """Every model available for ``modality``."""
+        if self._listing is None:
+            self._listing = self._scan()
+        return list(self._listing.get(modality, []))
+
+    def get(self, modality: str, model_id: str) -> ModelSpec:
+        """The spec of ``model_id``; raises ``ParamError("model", ...)`` naming what is available."""
+        specs = self.models(modality)
+        for spec in specs:
+            if spec.id == model_id:
+                return spec
+        if not specs:
+            raise ParamError("model", f"no {modality} model is available")
+        names = ", ".join(s.id for s in specs)
+        raise ParamError("model", f"{model_id!r} is not available; choose one of: {names}")
+
+    def default(self, modality: str) -> ModelSpec:
+        """The first (built-in) model of ``modality``."""
+        specs = self.models(modality)
+        if not specs:
+            raise ParamError("model", f"no {modality} model is available")
+        return specs[0]

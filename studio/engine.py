@@ -1,0 +1,228 @@
+"""The engine: validate → resolve seed → cache lookup → acquire model → generate → provenance → store.
+
+``Studio`` is the one object the UI, the API and the CLI talk to. It holds the generators, the catalog, the memory
+manager and the result cache, all injected. ``generate`` runs one request on the calling thread; ``stream`` runs it
+on a worker thread and yields progress events, then the result, so a UI can show progress and stop it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio import __version__, provenance
+from studio.cache import CacheEntry, ResultCache, Uncacheable, cache_key
+from studio.catalog import Catalog
+from studio.generators.base import Artifact, Context, Event, ModelSpec
+from studio.memory import MemoryManager
+from studio.params import SEED_MAX, ParamError, as_dict, check_params
+
+log = logging.getLogger(__name__)
+
+TEXT_FILE = "__text__"
+
+
+@dataclass
+class Result:
+    """A finished generation: files (recipe embedded), the recipe, the seed used, and whether it came from cache."""
+
+    modality: str
+    artifacts: list[Artifact]
+    recipe: dict[str, Any]
+    seed: int | None
+    from_cache: bool
+    text: str | None = None
+    elapsed_s: float = 0.0
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    def by_role(self, role: str) -> list[Artifact]:
+        """Artifacts with the given role ("image", "audio", "model3d", "recipe", ...)."""
+        return [a for a in self.artifacts if a.role == role]
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write every file into a new folder under ``out_dir`` named after the recipe; returns name → path."""
+        folder = Path(out_dir) / f"{self.modality}-{self.recipe['id'][:12]}-{secrets.token_hex(3)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.paths = {}
+        for a in self.artifacts:
+            path = folder / a.name
+            path.write_bytes(a.data)
+            self.paths[a.name] = path
+        return self.paths
+
+
+def recipe_params(params: Any) -> dict[str, Any]:
+    """Params as JSON-ready values: bytes (uploaded images, audio) become their SHA-256."""
+    out: dict[str, Any] = {}
+    for k, v in as_dict(params).items():
+        if isinstance(v, (bytes, bytearray)):
+            out[k] = {"sha256": hashlib.sha256(v).hexdigest(), "bytes": len(v)} if v else None
+        else:
+            out[k] = v
+    return out
+
+
+class Studio:
+    """The studio's services behind one object (see the module docstring)."""
+
+    def __init__(
+        self,
+        generators: Mapping[str, Any],
+        catalog: Catalog,
+        memory: MemoryManager,
+        cache: ResultCache | None,
+    ) -> None:
+        self.generators = dict(generators)
+        self.catalog = catalog
+        self.memory = memory
+        self.cache = cache
+
+    # -- requests ------------------------------------------------------------------------------------------
+    def params_type(self, modality: str) -> type:
+        """The ``<Modality>Params`` class of ``modality``."""
+        if modality not in self.generators:
+            raise ParamError("modality", f"{modality!r} is not one of: {', '.join(self.generators)}")
+        return self.generators[modality].params_type
+
+    def check(self, modality: str, values: Mapping[str, Any]) -> Any:
+        """Validated params for ``modality`` from raw ``values`` (raises ``ParamError``)."""
+        return check_params(self.params_type(modality), values)
+
+    def resolve(self, modality: str, params: Any) -> tuple[Any, ModelSpec]:
+        """Params with the seed drawn (if -1) and the model id filled in, and the model's spec."""
+        changes: dict[str, Any] = {}
+        names = {f.name for f in dataclasses.fields(params)}
+        if "seed" in names and (params.seed is None or params.seed < 0):
+            changes["seed"] = secrets.randbelow(SEED_MAX)
+        if "model" in names:
+            spec = self.catalog.get(modality, params.model) if params.model else self.catalog.default(modality)
+            changes["model"] = spec.id
+        else:
+            spec = self.catalog.default(modality)
+        return (dataclasses.replace(params, **changes) if changes else params), spec
+
+    def request_key(self, modality: str, params: Any, spec: ModelSpec, parents: Iterable[str] = ()) -> str | None:
+        """The cache key of a resolved request, or None when it cannot be cached."""
+        try:
+            return cache_key(
+                {
+                    "studio": __version__,
+                    "modality": modality,
+                    "model": {"id": spec.id, "weights_hash": spec.weights_hash},
+                    "params": dataclasses.asdict(params),
+                    "parents": sorted(parents),
+                }
+            )
+        except Uncacheable as exc:
+            log.info("request not cacheable: %s", exc)
+            return None
+
+    def generate(
+        self,
+        modality: str,
+        params: Any,
+        ctx: Context | None = None,
+        parents: Iterable[str] = (),
+        use_cache: bool = True,
+    ) -> Result:
+        """Run one request (params already validated) and return its ``Result``."""
+        start = time.perf_counter()
+        ctx = ctx or Context()
+        parents = list(parents)
+        params, spec = self.resolve(modality, params)
+        key = self.request_key(modality, params, spec, parents)
+        seed = getattr(params, "seed", None)
+        if key is not None and use_cache and self.cache is not None:
+            entry = self.cache.get(key)
+            if entry is not None:
+                return self._from_entry(modality, entry, seed, time.perf_counter() - start)
+
+        gen = self.generators[modality]
+        if spec.source == "procedural":
+            output = gen.generate(None, params, ctx)
+        else:
+            mem_key = f"{modality}:{spec.id}"
+            output = self.memory.run(
+                mem_key,
+                lambda: gen.load(spec, self.memory.device, None),
+                lambda model: gen.generate(model, params, ctx),
+                place=getattr(gen, "place_on_device", True),
+            )
+        ctx.check()
+
+        recipe = provenance.make_recipe(
+            key=key or hashlib.sha256(secrets.token_bytes(16)).hexdigest(),
+            modality=modality,
+            model={"id": spec.id, "source": spec.source, "kind": spec.kind, "weights_hash": spec.weights_hash},
+            params=recipe_params(params),
+            seed=seed,
+            info=output.info,
+            parents=parents,
+        )
+        artifacts = [provenance.embed(a, recipe) for a in output.artifacts]
+        side = provenance.sidecar(recipe, artifacts)
+        artifacts.append(side)
+        full_recipe = provenance.read_recipe(side.name, side.data) or recipe
+        if key is not None and self.cache is not None:
+            files = {a.name: a.data for a in artifacts}
+            roles = {a.name: a.role for a in artifacts}
+            if output.text is not None:
+                files[TEXT_FILE] = output.text.encode("utf-8")
+                roles[TEXT_FILE] = "raw-text"
+            self.cache.put(key, CacheEntry(files=files, recipe=full_recipe, roles=roles))
+        return Result(modality, artifacts, full_recipe, seed, False, output.text, time.perf_counter() - start)
+
+    def _from_entry(self, modality: str, entry: CacheEntry, seed: int | None, elapsed: float) -> Result:
+        text = entry.files.get(TEXT_FILE)
+        artifacts = [Artifact(n, b, entry.roles.get(n, "data")) for n, b in entry.files.items() if n != TEXT_FILE]
+        return Result(modality, artifacts, entry.recipe, seed, True, text.decode("utf-8") if text else None, elapsed)
+
+    def stream(
+        self,
+        modality: str,
+        params: Any,
+        cancel: threading.Event | None = None,
+        parents: Iterable[str] = (),
+        use_cache: bool = True,
+    ) -> Iterator[Event | Result]:
+        """Run ``generate`` on a worker thread; yield its ``Event``s as they come, then the ``Result``.
+
+        Errors from the worker are re-raised here. Closing the iterator (a UI's Stop) sets ``cancel`` so the worker
+        stops at its next step.
+        """
+        cancel = cancel or threading.Event()
+        events: queue.Queue[Any] = queue.Queue()
+        done = object()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["result"] = self.generate(modality, params, Context(events.put, cancel), parents, use_cache)
+            except BaseException as exc:  # handed to the consumer thread, which re-raises it
+                box["error"] = exc
+            finally:
+                events.put(done)
+
+        worker = threading.Thread(target=work, name=f"generate-{modality}", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = events.get()
+                if item is done:
+                    break
+                yield item
+            if "error" in box:
+                raise box["error"]
+            yield box["result"]
+        finally:
+            if worker.is_alive():
+                cancel.set()

@@ -1,0 +1,1 @@
+"""Generator backends, one module per modality; none of them imports gradio."""

@@ -1,0 +1,15 @@
+"""The generators the studio offers, made from its settings (one line per modality)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.settings import Settings
+
+
+def make_generators(settings: Settings) -> dict[str, Any]:
+    """Instantiate each modality's generator. Imports are local so ``import studio`` stays light."""
+    from studio.generators.terrain import TerrainGenerator
+
+    generators: dict[str, Any] = {"terrain": TerrainGenerator()}
+    return generators

@@ -1,0 +1,43 @@
+"""Build the studio's services once: memory manager, result cache, catalog and engine, wired together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.cache import ResultCache
+from studio.catalog import Catalog
+from studio.engine import Studio
+from studio.memory import MemoryManager
+from studio.registry import make_generators
+from studio.settings import Settings
+
+
+@dataclass
+class Services:
+    """Everything a tab or the CLI needs; made by ``build_services`` and passed down, never global."""
+
+    settings: Settings
+    studio: Studio
+
+    @property
+    def memory(self) -> MemoryManager:
+        return self.studio.memory
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.studio.catalog
+
+
+def build_services(settings: Settings) -> Services:
+    """Make the one memory manager, the one result cache, the catalog and the engine from ``settings``."""
+    generators = make_generators(settings)
+    memory = MemoryManager(
+        device=settings.device,
+        gpu_budget_fraction=settings.gpu_budget_fraction,
+        ram_budget_bytes=int(settings.ram_budget_gb * 1024**3),
+        idle_timeout_s=settings.idle_timeout_min * 60,
+    )
+    cache = ResultCache(settings.results_dir, budget_bytes=int(settings.result_cache_gb * 1024**3))
+    catalog = Catalog(generators, model_dirs=settings.model_dirs)
+    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+    return Services(settings=settings, studio=Studio(generators, catalog, memory, cache))
