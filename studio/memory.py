@@ -170,7 +170,7 @@ class MemoryManager:
             else:
                 log.info("unloading %s to make room in RAM", slot.key)
                 self._drop(slot.key)
-        if used + nbytes > budget:
+        if used + nbytes > budget and nbytes:
             log.warning("%s budget exceeded: %d + %d > %d bytes (the rest is leased)", tier, used, nbytes, budget)
 
     def _drop(self, key: str) -> None:
@@ -226,6 +226,9 @@ class MemoryManager:
         with self._lock:
             slot.leases -= 1
             slot.last_used = time.monotonic()
+            # Leases may have pushed a tier over budget; once they end, bring it back within.
+            if slot.key in self._slots:
+                self._make_room(slot.tier, 0)
 
     def run(self, key: str, loader: Callable[[], Any], fn: Callable[[Any], T], place: bool = True) -> T:
         """``fn(model)`` inside a lease; on out-of-memory evict every idle model and retry once."""

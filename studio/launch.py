@@ -1,0 +1,104 @@
+"""Command-line flags of ``python app.py`` and launching the server with them (analytics off, offline)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from studio.settings import Settings, default_cache_dir
+
+log = logging.getLogger(__name__)
+
+
+def offline_environment() -> None:
+    """No outbound connection: Gradio analytics and version checks off, Hugging Face libraries offline."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def parse_auth(text: str) -> tuple[str, str]:
+    """``user:pass`` → (user, pass); raises ``argparse.ArgumentTypeError`` when malformed."""
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise argparse.ArgumentTypeError("--auth takes user:pass (both non-empty)")
+    return user, password
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.05 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("--gpu-budget is a fraction of GPU memory between 0.05 and 1")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The flags of ``python app.py``."""
+    p = argparse.ArgumentParser(description="Serve the studio (Text, Image, Music, Terrain) in the browser.")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--share", action="store_true", help="also make a public link (needs --auth)")
+    p.add_argument("--auth", type=parse_auth, default=None, metavar="USER:PASS", help="require a login")
+    p.add_argument("--share-without-auth", action="store_true", help="allow --share without --auth (anyone can use it)")
+    p.add_argument("--cache-dir", type=Path, default=None, help=f"results, converted models, outputs (default {default_cache_dir()})")
+    p.add_argument("--gpu-budget", type=_fraction, default=0.9, help="fraction of GPU memory models may use (default 0.9)")
+    p.add_argument("--ram-budget", type=_positive, default=8.0, help="GB of RAM models may use (default 8)")
+    p.add_argument("--model-dir", type=Path, action="append", default=[], help="a folder of HF-format models (repeatable)")
+    p.add_argument("--device", default="auto", help="compute device: auto, cpu, cuda, cuda:1 (default auto)")
+    p.add_argument("--result-cache-gb", type=_positive, default=2.0, help="size of the result cache (default 2 GB)")
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """``Settings`` from parsed flags."""
+    kwargs = {
+        "model_dirs": tuple(args.model_dir),
+        "device": args.device,
+        "gpu_budget_fraction": args.gpu_budget,
+        "ram_budget_gb": args.ram_budget,
+        "result_cache_gb": args.result_cache_gb,
+    }
+    if args.cache_dir is not None:
+        kwargs["cache_dir"] = args.cache_dir
+    return Settings(**kwargs)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse flags, build the services and the UI, and serve until interrupted."""
+    offline_environment()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.share and args.auth is None and not args.share_without_auth:
+        parser.error("--share makes the studio public: give --auth user:pass, or --share-without-auth if you mean it")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from studio.services import build_services
+    from studio.ui.app import CSS, build_app, theme
+
+    services = build_services(settings_from(args))
+    services.memory.start_idle_reaper()
+    demo = build_app(services)
+    demo.queue(max_size=64, default_concurrency_limit=1)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        auth=args.auth,
+        allowed_paths=[str(services.settings.outputs_dir)],
+        max_file_size="50mb",
+        theme=theme(),
+        css=CSS,
+        footer_links=["api", "settings"],
+        show_error=True,
+    )

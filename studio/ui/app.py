@@ -1,0 +1,58 @@
+"""Assemble the studio's Blocks from its tabs; ``app.py`` at the repository root launches it."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+import gradio as gr
+
+from studio import __version__
+from studio.services import Services
+
+log = logging.getLogger(__name__)
+
+# (tab title, modality, module, builder) in the order the tabs appear.
+TABS = [
+    ("Text", "text", "studio.ui.text", "build_text_tab"),
+    ("Image", "image", "studio.ui.image", "build_image_tab"),
+    ("Music", "music", "studio.ui.music", "build_music_tab"),
+    ("Terrain", "terrain", "studio.ui.terrain", "build_terrain_tab"),
+]
+
+FOOTER = (
+    "Everything this studio makes is **AI-generated**; each file carries the recipe that made it. "
+    "Credit the models you use, and don't pass generated work off as human-made. "
+    f"studio {__version__}"
+)
+
+CSS = """
+#studio-footer { opacity: 0.8; font-size: 0.9em; }
+"""
+
+
+def build_app(services: Services) -> gr.Blocks:
+    """The studio's Blocks: one tab per modality that has a generator, then the footer."""
+    handles: dict[str, dict[str, Any]] = {}
+    with gr.Blocks(title="Studio", analytics_enabled=False) as demo:
+        gr.Markdown("# Studio\nText, images, music and landscapes, generated on this machine.")
+        with gr.Tabs(elem_id="studio-tabs"):
+            for title, modality, module, builder in TABS:
+                if modality not in services.studio.generators:
+                    continue
+                with gr.Tab(title, id=modality, elem_id=f"tab-{modality}"):
+                    build = getattr(importlib.import_module(module), builder)
+                    handles[modality] = build(services) or {}
+        gr.Markdown(FOOTER, elem_id="studio-footer")
+    demo.studio_handles = handles  # type: ignore[attr-defined]
+    return demo
+
+
+def theme() -> gr.themes.Base:
+    """The default theme with system fonts only (a web font would be fetched from the network)."""
+    return gr.themes.Default(
+        primary_hue="indigo",
+        font=["ui-sans-serif", "system-ui", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "monospace"],
+    )

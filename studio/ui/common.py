@@ -1,0 +1,116 @@
+"""What every tab shares: widgets built from declared parameter ranges, and the streaming request runner.
+
+A tab declares nothing twice: ``widget_for(TerrainParams, "roughness")`` makes the slider from the field's ``param``
+metadata, the same metadata the server validates with. ``api_handler`` gives a handler a real signature with the
+params' field names, so API clients call ``/terrain`` with keyword arguments named like the dataclass fields.
+``run_request`` validates, runs the engine on a worker thread, turns its events into progress and live updates,
+and turns errors into ``gr.Error`` messages (the only place errors meet the UI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, get_type_hints
+
+import gradio as gr
+
+from studio.engine import Result
+from studio.generators.base import Cancelled, Event
+from studio.memory import OutOfMemory
+from studio.params import SEED_MAX, ParamError, spec_of
+from studio.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Component:
+    """The input widget of field ``name`` of params class ``cls``, from its declared spec and default."""
+    spec = spec_of(cls, name)
+    kind = get_type_hints(cls)[name]
+    default = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+    label = spec.label or name.replace("_", " ").capitalize()
+    common: dict[str, Any] = {"label": label, "value": default, "elem_id": f"{cls.__name__.lower()}-{name}"}
+    if spec.info:
+        common["info"] = spec.info
+    common.update(overrides)
+    if spec.choices is not None:
+        return gr.Dropdown(choices=list(spec.choices), **common)
+    if kind is bool:
+        return gr.Checkbox(**common)
+    if name == "seed":
+        common.setdefault("info", "-1 draws a random seed; the seed used is shown after each run")
+        return gr.Number(precision=0, minimum=-1, maximum=SEED_MAX, **common)
+    if kind in (int, float) and spec.min is not None and spec.max is not None:
+        step = spec.step if spec.step is not None else (1 if kind is int else (spec.max - spec.min) / 100)
+        return gr.Slider(minimum=spec.min, maximum=spec.max, step=step, **common)
+    if kind in (int, float):
+        return gr.Number(precision=0 if kind is int else None, **common)
+    lines = 3 if spec.multiline else 1
+    return gr.Textbox(lines=lines, max_lines=12 if spec.multiline else 1, max_length=spec.max_len, **common)
+
+
+def api_handler(names: Sequence[str], body: Callable[..., Any], extra: Sequence[str] = ()) -> Callable[..., Any]:
+    """Wrap ``body(values: dict, *extra_values, progress)`` in a function whose signature lists ``names``.
+
+    Gradio names API parameters after the handler's signature, so ``Client.predict(prompt=..., seed=...,
+    api_name="/terrain")`` works with the dataclass's own field names.
+    """
+
+    def handler(*args: Any, progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008 (gradio's idiom)
+        values = dict(zip(names, args[: len(names)], strict=True))
+        return body(values, *args[len(names) :], progress=progress)
+
+    params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in [*names, *extra]]
+    params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=gr.Progress()))
+    handler.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    return handler
+
+
+def status_line(result: Result) -> str:
+    """A one-line summary: where the result came from, how long it took, and the seed used."""
+    where = "⚡ From cache" if result.from_cache else "✓ Generated"
+    seed = f" · seed {result.seed}" if result.seed is not None else ""
+    return f"{where} in {result.elapsed_s:.2f} s{seed} · recipe {result.recipe['id'][:12]}"
+
+
+def check_values(services: Services, modality: str, values: dict[str, Any]) -> Any:
+    """Validated params, or a ``gr.Error`` naming the bad field and the allowed range."""
+    try:
+        return services.studio.check(modality, values)
+    except ParamError as exc:
+        raise gr.Error(str(exc), title="Invalid input") from None
+
+
+def run_request(
+    services: Services,
+    modality: str,
+    params: Any,
+    progress: gr.Progress | None = None,
+    parents: Sequence[str] = (),
+) -> Iterator[Event | Result]:
+    """Run a validated request; yield engine events (progress is also sent to ``progress``), then the ``Result``.
+
+    The result's files are written under the outputs folder (``Result.paths``). Errors become ``gr.Error``; a Stop
+    ends the stream quietly (the engine's worker stops at its next step).
+    """
+    try:
+        for item in services.studio.stream(modality, params, parents=parents):
+            if isinstance(item, Result):
+                item.write(services.settings.outputs_dir)
+                yield item
+            else:
+                if item.kind == "progress" and progress is not None and item.total:
+                    progress((item.step, item.total), desc=item.desc or None)
+                yield item
+    except Cancelled:
+        return
+    except ParamError as exc:
+        raise gr.Error(str(exc), title="Invalid input") from None
+    except OutOfMemory as exc:
+        raise gr.Error(str(exc), title="Out of memory") from None
+    except (ValueError, OSError, RuntimeError) as exc:
+        log.exception("%s generation failed", modality)
+        raise gr.Error(f"{modality} generation failed: {exc}", title="Generation failed") from None
