@@ -57,7 +57,11 @@ def hf_cache_snapshots(cache: Path) -> Iterable[tuple[str, Path]]:
             cand = repo / "snapshots" / ref.read_text().strip()
             snap = cand if cand.is_dir() else None
         if snap is None:
-            snaps = sorted((repo / "snapshots").glob("*"), key=lambda p: p.stat().st_mtime) if (repo / "snapshots").is_dir() else []
+            snaps = (
+                sorted((repo / "snapshots").glob("*"), key=lambda p: p.stat().st_mtime)
+                if (repo / "snapshots").is_dir()
+                else []
+            )
             snap = snaps[-1] if snaps else None
         if snap is not None:
             yield hub_id, snap
@@ -85,13 +89,15 @@ class Catalog:
         listing: dict[str, list[ModelSpec]] = {m: [] for m in self.generators}
         for modality, gen in self.generators.items():
             listing[modality].extend(gen.models())
-        found: list[tuple[str, Path, str]] = [(hub_id, snap, "hf-cache") for hub_id, snap in hf_cache_snapshots(self.hf_cache)]
+        found: list[tuple[str, Path, str]] = [
+            (hub_id, snap, "hf-cache") for hub_id, snap in hf_cache_snapshots(self.hf_cache)
+        ]
         for d in self.model_dirs:
             if not d.is_dir():
                 log.warning("model dir %s does not exist", d)
                 continue
             # A --model-dir is either one model folder or a folder of model folders.
-            subs = [d] + sorted(p for p in d.iterdir() if p.is_dir())
+            subs = [d, *sorted(p for p in d.iterdir() if p.is_dir())]
             found.extend((p.name, p, "folder") for p in subs)
         for model_id, folder, source in found:
             for modality, gen in self.generators.items():

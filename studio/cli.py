@@ -58,9 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
         _add_param_flags(p, generator.params_type)
     args = top.parse_args(argv)
-    settings = Settings(
-        **({"cache_dir": args.cache_dir} if args.cache_dir else {}), model_dirs=tuple(args.model_dir)
-    )
+    settings = Settings(**({"cache_dir": args.cache_dir} if args.cache_dir else {}), model_dirs=tuple(args.model_dir))
     services = build_services(settings)
     studio = services.studio
     params_type = studio.params_type(args.modality)

@@ -51,10 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", action="store_true", help="also make a public link (needs --auth)")
     p.add_argument("--auth", type=parse_auth, default=None, metavar="USER:PASS", help="require a login")
     p.add_argument("--share-without-auth", action="store_true", help="allow --share without --auth (anyone can use it)")
-    p.add_argument("--cache-dir", type=Path, default=None, help=f"results, converted models, outputs (default {default_cache_dir()})")
-    p.add_argument("--gpu-budget", type=_fraction, default=0.9, help="fraction of GPU memory models may use (default 0.9)")
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help=f"results, converted models, outputs (default {default_cache_dir()})",
+    )
+    p.add_argument(
+        "--gpu-budget", type=_fraction, default=0.9, help="fraction of GPU memory models may use (default 0.9)"
+    )
     p.add_argument("--ram-budget", type=_positive, default=8.0, help="GB of RAM models may use (default 8)")
-    p.add_argument("--model-dir", type=Path, action="append", default=[], help="a folder of HF-format models (repeatable)")
+    p.add_argument(
+        "--model-dir", type=Path, action="append", default=[], help="a folder of HF-format models (repeatable)"
+    )
     p.add_argument("--device", default="auto", help="compute device: auto, cpu, cuda, cuda:1 (default auto)")
     p.add_argument("--result-cache-gb", type=_positive, default=2.0, help="size of the result cache (default 2 GB)")
     return p

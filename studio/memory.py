@@ -122,7 +122,11 @@ class MemoryManager:
         self.device = device
         self.ram_budget_bytes = int(ram_budget_bytes)
         if device.startswith("cuda"):
-            total = gpu_total_bytes if gpu_total_bytes is not None else torch.cuda.get_device_properties(device).total_memory
+            total = (
+                gpu_total_bytes
+                if gpu_total_bytes is not None
+                else torch.cuda.get_device_properties(device).total_memory
+            )
             self.gpu_budget_bytes = int(total * gpu_budget_fraction)
         else:
             self.gpu_budget_bytes = 0
@@ -313,7 +317,7 @@ class MemoryManager:
             return key in self._slots
 
     def tier_of(self, key: str) -> str | None:
-        """"gpu", "cpu" or None (not loaded)."""
+        """ "gpu", "cpu" or None (not loaded)."""
         with self._lock:
             slot = self._slots.get(key)
             return slot.tier if slot else None

@@ -87,7 +87,17 @@ def check_text(name: str, value: Any, spec: Spec) -> str:
             raise ParamError(name, f"has a lone surrogate character at position {i}")
         if cat == "Cc" and ch not in "\n\t\r":
             raise ParamError(name, f"has a control character U+{ord(ch):04X} at position {i}")
-        if cat == "Cf" and unicodedata.bidirectional(ch) in {"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"}:
+        if cat == "Cf" and unicodedata.bidirectional(ch) in {
+            "LRE",
+            "RLE",
+            "LRO",
+            "RLO",
+            "PDF",
+            "LRI",
+            "RLI",
+            "FSI",
+            "PDI",
+        }:
             raise ParamError(name, f"has a bidirectional control character U+{ord(ch):04X} at position {i}")
     if not spec.allow_empty and not value.strip():
         raise ParamError(name, "must not be empty")

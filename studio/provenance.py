@@ -192,7 +192,8 @@ def read_glb(data: bytes) -> dict[str, Any] | None:
 def embed_text(data: bytes, recipe: dict[str, Any]) -> bytes:
     """Markdown/text with the recipe as a fenced JSON block at the end."""
     text = data.decode("utf-8").rstrip("\n")
-    block = f"\n\n---\n*{AI_NOTICE}*\n\n{MD_FENCE}\n{json.dumps(json.loads(_json(recipe)), indent=2, ensure_ascii=False)}\n```\n"
+    pretty = json.dumps(json.loads(_json(recipe)), indent=2, ensure_ascii=False)
+    block = f"\n\n---\n*{AI_NOTICE}*\n\n{MD_FENCE}\n{pretty}\n```\n"
     return (text + block).encode("utf-8")
 
 

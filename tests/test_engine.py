@@ -54,7 +54,12 @@ class EchoGenerator:
 @pytest.fixture
 def studio(tmp_path):
     gen = EchoGenerator()
-    s = Studio({"echo": gen}, Catalog({"echo": gen}, hf_cache=tmp_path / "none"), MemoryManager(device="cpu"), ResultCache(tmp_path / "c"))
+    s = Studio(
+        {"echo": gen},
+        Catalog({"echo": gen}, hf_cache=tmp_path / "none"),
+        MemoryManager(device="cpu"),
+        ResultCache(tmp_path / "c"),
+    )
     return s, gen
 
 
@@ -93,7 +98,7 @@ def test_stream_reports_progress_then_result(studio):
 
 
 def test_cancel_stops_at_next_step_and_caches_nothing(studio):
-    s, gen = studio
+    s, _gen = studio
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(Cancelled):

@@ -71,10 +71,9 @@ def test_lru_eviction_order():
 
 def test_leased_models_are_never_evicted():
     mm = MemoryManager(device="cpu", ram_budget_bytes=nbytes(16) + 10)
-    with mm.acquire("a", lambda: linear(16)) as a:
-        with mm.acquire("b", lambda: linear(16)):
-            assert "a" in mm  # over budget, but a is leased
-            assert a.weight.shape == (16, 16)
+    with mm.acquire("a", lambda: linear(16)) as a, mm.acquire("b", lambda: linear(16)):
+        assert "a" in mm  # over budget, but a is leased
+        assert a.weight.shape == (16, 16)
     with mm.acquire("c", lambda: linear(16)):
         pass
     assert "c" in mm and mm.used_bytes("cpu") <= nbytes(16) + 10
@@ -171,9 +170,8 @@ def test_loader_error_leaves_no_lease_and_no_entry():
     def bad():
         raise ValueError("broken weights")
 
-    with pytest.raises(ValueError):
-        with mm.acquire("bad", bad):
-            pass
+    with pytest.raises(ValueError), mm.acquire("bad", bad):
+        pass
     assert "bad" not in mm
 
 
@@ -189,7 +187,9 @@ def test_idle_models_are_reaped_and_unload_respects_leases():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_tiers_move_down_then_unload():
     per = nbytes(1024)
-    mm = MemoryManager(device="cuda", gpu_total_bytes=int(per * 2.5), gpu_budget_fraction=1.0, ram_budget_bytes=per + 10)
+    mm = MemoryManager(
+        device="cuda", gpu_total_bytes=int(per * 2.5), gpu_budget_fraction=1.0, ram_budget_bytes=per + 10
+    )
     for k in ("a", "b", "c"):
         with mm.acquire(k, lambda: linear(1024)) as m:
             assert m.weight.is_cuda

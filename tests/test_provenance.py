@@ -75,7 +75,7 @@ def test_glb_roundtrip_still_loads():
 
 
 def test_markdown_and_sidecar():
-    out = provenance.embed(Artifact("t.md", "# Hello\n".encode()), RECIPE)
+    out = provenance.embed(Artifact("t.md", b"# Hello\n"), RECIPE)
     assert out.data.decode().startswith("# Hello")
     assert provenance.read_recipe("t.md", out.data)["parents"] == ["p" * 64]
     side = provenance.sidecar(RECIPE, [out])

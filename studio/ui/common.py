@@ -59,7 +59,7 @@ def api_handler(names: Sequence[str], body: Callable[..., Any], extra: Sequence[
     api_name="/terrain")`` works with the dataclass's own field names.
     """
 
-    def handler(*args: Any, progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008 (gradio's idiom)
+    def handler(*args: Any, progress: gr.Progress = gr.Progress()) -> Any:
         values = dict(zip(names, args[: len(names)], strict=True))
         return body(values, *args[len(names) :], progress=progress)
 

@@ -36,7 +36,7 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
     """Build the tab's components and listeners; returns the handles other tabs wire to (``prompt``, ...)."""
     params_type = services.studio.params_type("terrain")
     names = [f.name for f in dataclasses.fields(params_type)]
-    widgets: dict[str, gr.components.Component] = {}
+    widgets: dict[str, Any] = {}
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
             widgets["prompt"] = widget_for(
@@ -68,7 +68,13 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         params = check_values(services, "terrain", values)
         for item in run_request(services, "terrain", params, progress):
             if isinstance(item, Result):
-                yield (_first(item, "preview", "image"), _first(item, "model3d"), _files(item), item.recipe, status_line(item))
+                yield (
+                    _first(item, "preview", "image"),
+                    _first(item, "model3d"),
+                    _files(item),
+                    item.recipe,
+                    status_line(item),
+                )
             else:
                 # Yielding on each step lets Stop end the handler at the next step.
                 yield tuple(gr.skip() for _ in outputs)
