@@ -26,13 +26,38 @@ from studio.services import Services
 log = logging.getLogger(__name__)
 
 
+def auto_fields(cls: type) -> list[str]:
+    """Fields typed ``float | None`` / ``int | None``: None means "let the prompt decide"."""
+    hints = get_type_hints(cls)
+    return [f.name for f in dataclasses.fields(cls) if hints[f.name] in (float | None, int | None)]
+
+
 def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Component:
-    """The input widget of field ``name`` of params class ``cls``, from its declared spec and default."""
+    """The input widget of field ``name`` of params class ``cls``, from its declared spec and default.
+
+    A ``float | None`` field becomes a slider at the middle of its range; the tab decides whether its value is
+    sent or left to the prompt (see ``auto_fields``).
+    """
     spec = spec_of(cls, name)
     kind = get_type_hints(cls)[name]
     default = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+    if kind in (float | None, int | None):
+        kind = float if kind == (float | None) else int
+        if default is None and spec.min is not None and spec.max is not None:
+            default = spec.min + (spec.max - spec.min) / 2
     label = spec.label or name.replace("_", " ").capitalize()
     common: dict[str, Any] = {"label": label, "value": default, "elem_id": f"{cls.__name__.lower()}-{name}"}
+    if overrides.pop("api_only", False):
+        # Hidden twin for the API: keeps the dataclass default (None = from the prompt) as the API default.
+        value = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+        if value is None:
+            # Gradio treats a None default as "required"; an empty text is the API's "from the prompt".
+            return gr.Textbox(value="", visible=False, label=f"{label} (a number; empty = from the prompt)")
+        if kind in (int, float):
+            return gr.Number(value=value, visible=False, label=label)
+        if kind is bool:
+            return gr.Checkbox(value=value, visible=False, label=label)
+        return gr.Textbox(value=value, visible=False, label=label)
     if spec.info:
         common["info"] = spec.info
     common.update(overrides)
@@ -48,12 +73,14 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
         return gr.Slider(minimum=spec.min, maximum=spec.max, step=step, **common)
     if kind in (int, float):
         return gr.Number(precision=0 if kind is int else None, **common)
-    lines = 3 if spec.multiline else 1
-    return gr.Textbox(lines=lines, max_lines=12 if spec.multiline else 1, max_length=spec.max_len, **common)
+    text: dict[str, Any] = {"lines": 3 if spec.multiline else 1, "max_lines": 12 if spec.multiline else 1}
+    text["max_length"] = spec.max_len
+    text.update(common)
+    return gr.Textbox(**text)
 
 
 def api_handler(names: Sequence[str], body: Callable[..., Any], extra: Sequence[str] = ()) -> Callable[..., Any]:
-    """Wrap ``body(values: dict, *extra_values, progress)`` in a function whose signature lists ``names``.
+    """Wrap the generator ``body(values: dict, *extra_values, progress)`` in one whose signature lists ``names``.
 
     Gradio names API parameters after the handler's signature, so ``Client.predict(prompt=..., seed=...,
     api_name="/terrain")`` works with the dataclass's own field names.
@@ -61,7 +88,7 @@ def api_handler(names: Sequence[str], body: Callable[..., Any], extra: Sequence[
 
     def handler(*args: Any, progress: gr.Progress = gr.Progress()) -> Any:
         values = dict(zip(names, args[: len(names)], strict=True))
-        return body(values, *args[len(names) :], progress=progress)
+        yield from body(values, *args[len(names) :], progress=progress)
 
     params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in [*names, *extra]]
     params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=gr.Progress()))

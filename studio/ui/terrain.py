@@ -1,4 +1,9 @@
-"""The Terrain tab: a prompt and sliders in, a hillshaded preview, a 3D mesh and game-ready heightmaps out."""
+"""The Terrain tab: a prompt and sliders in, a hillshaded preview, a 3D mesh and game-ready heightmaps out.
+
+The prompt sets the look; a slider you move overrides what the prompt set for that one setting (it is marked
+"yours" until you press "Sliders follow the prompt"). After each run the sliders you did not touch show the values
+the prompt chose. The API endpoint ``/terrain`` takes the same names; a slider left out there follows the prompt.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import gradio as gr
 from studio.engine import Result
 from studio.params import spec_of
 from studio.services import Services
-from studio.ui.common import api_handler, check_values, run_request, status_line, widget_for
+from studio.ui.common import api_handler, auto_fields, check_values, run_request, status_line, widget_for
 
 EXAMPLES = [
     "snowy jagged mountains with a lake",
@@ -21,10 +26,6 @@ EXAMPLES = [
 ]
 
 
-def _files(result: Result) -> list[str]:
-    return [str(p) for p in result.paths.values()]
-
-
 def _first(result: Result, *roles: str) -> str | None:
     for role in roles:
         for a in result.by_role(role):
@@ -32,11 +33,18 @@ def _first(result: Result, *roles: str) -> str | None:
     return None
 
 
+def _outputs_of(result: Result) -> tuple[Any, ...]:
+    files = [str(p) for p in result.paths.values()]
+    return (_first(result, "preview", "image"), _first(result, "model3d"), files, result.recipe, status_line(result))
+
+
 def build_terrain_tab(services: Services) -> dict[str, Any]:
     """Build the tab's components and listeners; returns the handles other tabs wire to (``prompt``, ...)."""
     params_type = services.studio.params_type("terrain")
     names = [f.name for f in dataclasses.fields(params_type)]
+    autos = auto_fields(params_type)
     widgets: dict[str, Any] = {}
+    overridden = gr.State([])
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
             widgets["prompt"] = widget_for(
@@ -46,14 +54,15 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
                 generate = gr.Button("Generate", variant="primary", elem_id="terrain-generate")
                 stop = gr.Button("Stop", variant="stop", elem_id="terrain-stop")
             gr.Examples(EXAMPLES, inputs=[widgets["prompt"]], label="Try")
-            main = [n for n in names if n != "prompt" and not _advanced(params_type, n)]
-            for n in main:
-                widgets[n] = widget_for(params_type, n)
-            advanced = [n for n in names if n != "prompt" and _advanced(params_type, n)]
-            if advanced:
-                with gr.Accordion("Advanced", open=False):
-                    for n in advanced:
+            for n in names:
+                if n != "prompt" and not spec_of(params_type, n).advanced:
+                    widgets[n] = widget_for(params_type, n)
+            with gr.Accordion("Advanced", open=False):
+                for n in names:
+                    if n != "prompt" and spec_of(params_type, n).advanced:
                         widgets[n] = widget_for(params_type, n)
+            follow = gr.Button("Sliders follow the prompt", size="sm", elem_id="terrain-follow")
+            yours = gr.Markdown("Every slider follows the prompt.", elem_id="terrain-overrides")
         with gr.Column(scale=3, min_width=300):
             status = gr.Markdown("", elem_id="terrain-status")
             preview = gr.Image(label="Preview (hillshaded)", type="filepath", elem_id="terrain-preview", height=420)
@@ -61,39 +70,69 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
             files = gr.File(label="Downloads", file_count="multiple", elem_id="terrain-files")
             with gr.Accordion("Recipe", open=False):
                 recipe = gr.JSON(label="Recipe")
+    with gr.Row(visible=False):
+        api_inputs = [widget_for(params_type, n, api_only=True) for n in names]
+        api_button = gr.Button(visible=False)
 
     outputs = [preview, mesh, files, recipe, status]
+    auto_widgets = [widgets[n] for n in autos]
 
-    def body(values: dict[str, Any], progress: gr.Progress) -> Any:
+    def describe(ov: list[str]) -> str:
+        if not ov:
+            return "Every slider follows the prompt."
+        labels = ", ".join(spec_of(params_type, n).label or n for n in ov)
+        return f"Set by you (the prompt no longer changes them): **{labels}**"
+
+    for n in autos:
+
+        def mark(ov: list[str], n: str = n) -> tuple[list[str], str]:
+            ov = sorted({*ov, n})
+            return ov, describe(ov)
+
+        widgets[n].input(mark, overridden, [overridden, yours], api_visibility="private", queue=False)
+    follow.click(lambda: ([], describe([])), None, [overridden, yours], api_visibility="private", queue=False)
+
+    def run(values: dict[str, Any], progress: gr.Progress) -> Any:
         params = check_values(services, "terrain", values)
         for item in run_request(services, "terrain", params, progress):
             if isinstance(item, Result):
-                yield (
-                    _first(item, "preview", "image"),
-                    _first(item, "model3d"),
-                    _files(item),
-                    item.recipe,
-                    status_line(item),
-                )
+                yield item
             else:
-                # Yielding on each step lets Stop end the handler at the next step.
-                yield tuple(gr.skip() for _ in outputs)
+                yield None  # lets Stop end the handler at the next step
 
-    handler = api_handler(names, body)
-    event = generate.click(
-        handler,
-        inputs=[widgets[n] for n in names],
-        outputs=outputs,
-        api_name="terrain",
+    def api_body(values: dict[str, Any], progress: gr.Progress) -> Any:
+        for item in run(values, progress):
+            yield _outputs_of(item) if item is not None else tuple(gr.skip() for _ in outputs)
+
+    def ui_body(values: dict[str, Any], ov: list[str], progress: gr.Progress) -> Any:
+        for n in autos:
+            if n not in ov:
+                values[n] = None
+        for item in run(values, progress):
+            if item is None:
+                yield tuple(gr.skip() for _ in outputs + auto_widgets)
+                continue
+            used = item.recipe.get("info", {}).get("settings", {})
+            slider_values = tuple(used.get(n, gr.skip()) if n not in ov else gr.skip() for n in autos)
+            yield _outputs_of(item) + slider_values
+
+    ui_event = generate.click(
+        api_handler(names, ui_body, extra=["overridden"]),
+        inputs=[*(widgets[n] for n in names), overridden],
+        outputs=outputs + auto_widgets,
+        api_visibility="private",
         concurrency_id="terrain",
         concurrency_limit=2,
     )
     submitted = widgets["prompt"].submit(
-        handler, inputs=[widgets[n] for n in names], outputs=outputs, api_visibility="private", concurrency_id="terrain"
+        api_handler(names, ui_body, extra=["overridden"]),
+        inputs=[*(widgets[n] for n in names), overridden],
+        outputs=outputs + auto_widgets,
+        api_visibility="private",
+        concurrency_id="terrain",
     )
-    stop.click(None, cancels=[event, submitted], api_visibility="private")
+    api_event = api_button.click(
+        api_handler(names, api_body), inputs=api_inputs, outputs=outputs, api_name="terrain", concurrency_id="terrain"
+    )
+    stop.click(None, cancels=[ui_event, submitted, api_event], api_visibility="private")
     return {"prompt": widgets["prompt"], "widgets": widgets, "outputs": outputs, "generate": generate}
-
-
-def _advanced(params_type: type, name: str) -> bool:
-    return spec_of(params_type, name).advanced
