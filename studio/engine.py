@@ -10,8 +10,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 import queue
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -49,14 +52,23 @@ class Result:
         return [a for a in self.artifacts if a.role == role]
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write every file into a new folder under ``out_dir`` named after the recipe; returns name → path."""
-        folder = Path(out_dir) / f"{self.modality}-{self.recipe['id'][:12]}-{secrets.token_hex(3)}"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.paths = {}
-        for a in self.artifacts:
-            path = folder / a.name
-            path.write_bytes(a.data)
-            self.paths[a.name] = path
+        """Write every file into ``out_dir/<modality>-<recipe id>/``; returns name → path.
+
+        The folder is named by content (the recipe id is the request's cache key), so a cache hit finds its files
+        already written and costs no disk writes. A new folder is filled under a temporary name and renamed into
+        place, so a concurrent request for the same result never sees half of it.
+        """
+        folder = Path(out_dir) / f"{self.modality}-{self.recipe['id'][:32]}"
+        if not folder.is_dir() or not all((folder / a.name).is_file() for a in self.artifacts):
+            staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".staging-"))
+            for a in self.artifacts:
+                (staging / a.name).write_bytes(a.data)
+            try:
+                os.replace(staging, folder)
+            except OSError:  # another request put the same folder in place first (or a stale one is there)
+                shutil.rmtree(folder, ignore_errors=True)
+                os.replace(staging, folder)
+        self.paths = {a.name: folder / a.name for a in self.artifacts}
         return self.paths
 
 
