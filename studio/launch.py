@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     services.memory.start_idle_reaper()
     demo = build_app(services)
     demo.queue(max_size=64, default_concurrency_limit=1)
+    if args.share:
+        log.info("asking for a public link; if no tunnel can be made the studio keeps serving locally")
     demo.launch(
         server_name=args.host,
         server_port=args.port,
