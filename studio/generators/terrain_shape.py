@@ -1,0 +1,217 @@
+"""Landforms: library noise layers composed into the raw height field of each kind of landscape.
+
+Each ``shape_<landform>`` returns heights on the working grid, roughly in [0, 1] (normalised later). Shapes
+built on distance (islands, the volcano, canyons, lakes) measure it around the torus when the map tiles, so
+they stay seamless. ``build`` adds the optional lake basin and river and returns extra masks the colouring
+uses (the volcano's crater, for lava).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import ndimage
+
+from studio.generators.terrain_noise import (
+    Grid,
+    Layer,
+    field,
+    normalise,
+    warp_offsets,
+    warped,
+    wrapped_distance,
+)
+from studio.generators.terrain_prompt import TerrainSettings
+
+Fields = dict[str, np.ndarray]
+
+
+def octaves_for(grid: Grid, frequency: float, cap: int = 8) -> int:
+    """Octaves until the finest one is about two samples wide (more detail on bigger maps, same shape)."""
+    return int(np.clip(math.log2(max(grid.m, 8) / (2.0 * frequency)) + 1, 3, cap))
+
+
+def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    """Hermite step from 0 (x <= e0) to 1 (x >= e1); e0 > e1 gives the falling step."""
+    t = np.clip((x - np.float32(e0)) / np.float32(e1 - e0), 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+
+
+class Shaper:
+    """Shared inputs of the landform functions: settings, grid, seed and the domain-warp offsets."""
+
+    def __init__(self, s: TerrainSettings, grid: Grid, seed: int) -> None:
+        self.s, self.grid, self.seed = s, grid, seed
+        self.u, self.v = grid.coords()
+        self.dx, self.dy = warp_offsets(grid, seed, frequency=1.3, amount=0.12 * s.warp)
+
+    def noise(
+        self,
+        salt: int,
+        frequency: float,
+        *,
+        fractal: str = "fbm",
+        gain: float | None = None,
+        octaves: int | None = None,
+        weighted: float = 0.0,
+        warp: bool = True,
+    ) -> np.ndarray:
+        """A warped library fractal on the working grid, normalised to [0, 1]."""
+        gain = 0.38 + 0.22 * self.s.roughness if gain is None else gain
+        layer = Layer(
+            seed=self.seed + salt,
+            frequency=frequency,
+            gain=gain,
+            fractal=fractal,
+            octaves=octaves or octaves_for(self.grid, frequency),
+            weighted_strength=weighted,
+        )
+        if warp:
+            return normalise(warped(layer, self.grid, self.dx, self.dy))
+        return normalise(field(layer, self.grid))
+
+    def smooth(self, salt: int, frequency: float, octaves: int = 3) -> np.ndarray:
+        """A cheap low-frequency field in [0, 1] (computed coarse and upsampled)."""
+        layer = Layer(seed=self.seed + salt, frequency=frequency, octaves=octaves, gain=0.5)
+        return normalise(field(layer, self.grid, coarse=129))
+
+    def radius(self, cx: float = 0.5, cy: float = 0.5, warp: float = 1.0) -> np.ndarray:
+        """Distance from (cx, cy) in map units, bent by the warp so coastlines are not circles."""
+        t = self.grid.tileable
+        du = wrapped_distance(self.u + warp * self.dx, cx, t)
+        dv = wrapped_distance(self.v + warp * self.dy, cy, t)
+        return np.sqrt(du * du + dv * dv)
+
+
+def shape_plains(p: Shaper) -> np.ndarray:
+    base = p.noise(1, 1.2, gain=0.3 + 0.2 * p.s.roughness)
+    return (0.8 * base**1.6 + 0.2 * p.smooth(2, 0.6)).astype(np.float32)
+
+
+def shape_hills(p: Shaper) -> np.ndarray:
+    base = p.noise(1, 1.8)
+    bumps = p.noise(3, 5.0, gain=0.3 + 0.25 * p.s.roughness, octaves=4)
+    h = 0.8 * base + 0.2 * bumps * base
+    return (h**1.25).astype(np.float32)
+
+
+def shape_mountains(p: Shaper) -> np.ndarray:
+    r = p.s.roughness
+    # Ridged multifractal: weighting octaves by the previous ones keeps valleys smooth, ridges detailed;
+    # rougher mountains weight less (sharper everywhere) and keep more of the fine octaves.
+    ridges = p.noise(1, 1.6, fractal="ridged", gain=0.42 + 0.14 * r, weighted=0.8 - 0.5 * r)
+    massif = p.smooth(2, 0.8)
+    h = ridges * (0.4 + 0.6 * massif)
+    return (normalise(h) ** (1.15 + 0.45 * r)).astype(np.float32)
+
+
+def _terrace(h: np.ndarray, steps: int, sharpness: float) -> np.ndarray:
+    t = h * steps
+    lo = np.floor(t)
+    return ((lo + smoothstep(0.5 - 0.5 / sharpness, 0.5 + 0.5 / sharpness, t - lo)) / steps).astype(np.float32)
+
+
+def channel_distance(p: Shaper, cycles: int, amplitude: float, salt: int) -> np.ndarray:
+    """Distance (map units) to a meandering west-east line; periodic in u, so it tiles."""
+    phase = (p.seed % 997) / 997.0 * 2.0 * math.pi
+    centre = 0.5 + amplitude * np.sin(2.0 * math.pi * cycles * p.u + phase) + 1.6 * p.dy
+    wobble = 0.04 * (p.smooth(salt, 2.0) - 0.5)
+    return wrapped_distance(p.v + wobble - centre, 0.0, p.grid.tileable)
+
+
+def shape_canyon(p: Shaper) -> np.ndarray:
+    # A high plateau, tilted gently towards a meandering gorge. The side canyons are not drawn: erosion
+    # cuts them back from the gorge into the plateau, and ``finish`` steps the walls into ledges.
+    plateau = 0.75 + 0.12 * p.noise(1, 1.5, gain=0.45) + 0.05 * p.smooth(2, 0.7)
+    d = channel_distance(p, cycles=1, amplitude=0.12, salt=5)
+    gorge = smoothstep(0.09, 0.02, d)
+    towards = 0.15 * smoothstep(0.45, 0.05, d)  # the plateau drains towards the gorge
+    bottom = 0.06 + 0.03 * p.u  # the floor falls gently downstream
+    bed = 0.03 * smoothstep(0.015, 0.0, d)  # the river runs down the middle of the floor
+    return ((plateau - towards) * (1.0 - gorge) + bottom * gorge - bed).astype(np.float32)
+
+
+def finish(s: TerrainSettings, h: np.ndarray) -> np.ndarray:
+    """After erosion: canyon walls break into horizontal ledges (rock strata of different hardness)."""
+    if s.landform != "canyon":
+        return h
+    stepped = _terrace(h, steps=7, sharpness=1.5 + 2.5 * s.roughness)
+    return normalise(0.35 * h + 0.65 * stepped)
+
+
+def shape_island(p: Shaper) -> np.ndarray:
+    mask = smoothstep(0.46, 0.16, p.radius(warp=2.5))
+    land = p.noise(1, 2.2)
+    ridges = p.noise(3, 3.0, fractal="ridged", gain=0.45)
+    return (mask * (0.45 + 0.35 * land + 0.2 * ridges * mask)).astype(np.float32)
+
+
+def shape_volcano(p: Shaper) -> np.ndarray:
+    lumpy = 0.06 * (p.smooth(4, 3.0) - 0.5)  # a cone that is not quite round
+    d = p.radius(warp=0.5) + lumpy
+    cone = np.clip(1.0 - d / 0.38, 0.0, 1.0) ** 1.7
+    crater_r = 0.05 + 0.015 * p.s.roughness
+    bowl = np.clip(1.0 - (d / crater_r) ** 2, 0.0, 1.0)
+    rim = np.exp(-(((d - crater_r) / (0.4 * crater_r)) ** 2))
+    flanks = p.noise(1, 5.0, fractal="ridged", gain=0.45 + 0.15 * p.s.roughness)
+    shelf = smoothstep(0.47, 0.22, p.radius(warp=2.0)) * (0.55 + 0.45 * p.noise(2, 2.5))
+    h = 0.75 * cone + 0.06 * rim - 0.3 * bowl**0.6 + 0.2 * shelf + 0.14 * flanks * (cone + 0.4 * shelf)
+    return h.astype(np.float32)
+
+
+def shape_archipelago(p: Shaper) -> np.ndarray:
+    land = p.noise(1, 3.2, gain=0.48)
+    big = p.smooth(2, 1.2)
+    peaks = p.noise(3, 6.0, fractal="ridged", gain=0.4, octaves=4)
+    h = 0.65 * land + 0.35 * big
+    return (h + 0.12 * peaks * smoothstep(0.45, 0.8, h)).astype(np.float32)
+
+
+SHAPES: dict[str, Callable[[Shaper], np.ndarray]] = {
+    "plains": shape_plains,
+    "hills": shape_hills,
+    "mountains": shape_mountains,
+    "canyon": shape_canyon,
+    "island": shape_island,
+    "volcano": shape_volcano,
+    "archipelago": shape_archipelago,
+}
+
+
+def carve_lake(p: Shaper, h: np.ndarray) -> np.ndarray:
+    """Sink a basin into the lowest broad valley of the map's middle, deep enough to hold the lake."""
+    k = 64  # find the spot on a coarse copy: only broad valleys matter
+    coarse = p.grid.resample(h, k)
+    blurred = ndimage.gaussian_filter(coarse, sigma=4.0, mode="wrap" if p.grid.tileable else "nearest")
+    lo, hi = int(k * 0.3), int(k * 0.7)
+    inner = blurred[lo:hi, lo:hi]
+    i, j = np.unravel_index(int(np.argmin(inner)), inner.shape)
+    span = k if p.grid.tileable else k - 1
+    cy, cx = (lo + i) / span, (lo + j) / span
+    g = np.exp(-((p.radius(cx, cy, warp=1.5) / 0.15) ** 2)).astype(np.float32)
+    floor = float(h.min()) - 0.08
+    return (h * (1.0 - g) + floor * g).astype(np.float32)
+
+
+def carve_river(p: Shaper, h: np.ndarray) -> np.ndarray:
+    """Cut a meandering river valley across the map (the canyon already has one)."""
+    d = channel_distance(p, cycles=1, amplitude=0.15, salt=7)
+    valley = smoothstep(0.06, 0.0, d)
+    bed = float(np.quantile(h, 0.02)) - 0.03
+    return (h * (1.0 - 0.9 * valley) + (bed + 0.1 * h) * 0.9 * valley).astype(np.float32)
+
+
+def build(s: TerrainSettings, grid: Grid, seed: int) -> tuple[np.ndarray, Fields]:
+    """Raw heights in [0, 1] on the working grid, plus masks for colouring (``crater`` for volcanoes)."""
+    p = Shaper(s, grid, seed)
+    h = normalise(SHAPES[s.landform](p))
+    if s.river and s.landform != "canyon":
+        h = normalise(carve_river(p, h))
+    if s.lake:
+        h = normalise(carve_lake(p, h))
+    extra: Fields = {}
+    if s.landform == "volcano":
+        extra["crater"] = smoothstep(0.045, 0.025, p.radius(warp=0.5) + 0.06 * (p.smooth(4, 3.0) - 0.5))
+    return h, extra
