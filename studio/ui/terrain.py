@@ -135,4 +135,10 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         api_handler(names, api_body), inputs=api_inputs, outputs=outputs, api_name="terrain", concurrency_id="terrain"
     )
     stop.click(None, cancels=[ui_event, submitted, api_event], api_visibility="private")
-    return {"prompt": widgets["prompt"], "widgets": widgets, "outputs": outputs, "generate": generate}
+    return {
+        "prompt": widgets["prompt"],  # other tabs send prompts here
+        "widgets": widgets,  # field name -> component, for restoring a recipe's settings
+        "recipe": recipe,  # the last result's recipe; its change feeds the history
+        "generate": generate,
+        "events": [ui_event, submitted, api_event],
+    }
