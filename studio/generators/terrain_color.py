@@ -161,13 +161,21 @@ def colorize(
         * smoothstep(0.75, 0.5, land_t)
         * smoothstep(0.02, 0.06, land_t),
     )
-    layers.paint("high", 0.8 * smoothstep(0.45, 0.8, land_t))
+    if s.palette == "volcanic":  # ash and cinders above the vegetation
+        layers.paint("high", smoothstep(0.25, 0.5, land_t))
+    else:
+        layers.paint("high", (0.5 if s.palette == "temperate" else 0.8) * smoothstep(0.45, 0.8, land_t))
     steep = smoothstep(0.45, 0.95, slope)
     if s.palette in ("desert", "volcanic"):  # bare rock high up as well as on cliffs
         steep = np.maximum(steep, smoothstep(0.65, 1.0, land_t) * (0.6 if s.palette == "volcanic" else 0.3))
     layers.paint("rock", steep)
     # Rock in two tones: horizontal strata in the desert, patches elsewhere.
-    bands = 0.5 + 0.5 * np.sin(h * np.float32(45.0) + 2.0 * patches) if s.palette == "desert" else patches
+    if s.palette == "desert":
+        bands = 0.5 + 0.5 * np.sin(h * np.float32(45.0) + 2.0 * patches)
+    elif "streaks" in extra:
+        bands = smoothstep(0.55, 0.8, extra["streaks"])
+    else:
+        bands = patches
     width = 0.05 if s.palette in ("tropical", "desert") else 0.015
     beach = smoothstep(width, width / 3, land_t) * smoothstep(0.5, 0.2, slope) if water_h > 0 else zero
     layers.paint("sand", beach)
@@ -205,7 +213,8 @@ def colorize(
     ]
     planes = np.stack([t[0] for t in tones]).reshape(len(tones), -1)  # (tones, pixels)
     colours = np.stack([t[1] for t in tones]).T  # (3, tones)
-    albedo = np.moveaxis((colours @ planes).reshape((3, *h.shape)), 0, -1)  # (m, m, 3)
+    # einsum (not BLAS) so the sums run in one fixed order on every machine: same inputs, same bytes.
+    albedo = np.moveaxis(np.einsum("ck,kp->cp", colours, planes).reshape((3, *h.shape)), 0, -1)  # (m, m, 3)
 
     # 4. Light: unit normals, sun 45 degrees up from the north-west, soft occlusion in hollows. Water is
     #    lit flat and lava glows, so neither takes the hillshade.

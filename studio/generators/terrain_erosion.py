@@ -203,8 +203,12 @@ def thermal(h: np.ndarray, dx: float, talus: float, iterations: int, wrap: bool,
         for di, dj, length in pairs:
             d = h - _shift(h, di, dj, wrap)  # > 0: this cell is higher than its neighbour
             excess = np.sign(d) * np.maximum(np.abs(d) - np.float32(talus * length), 0.0)
-            # Edge-clamped neighbours off the map have d = 0, so nothing flows across the border.
             flux = np.float32(rate * 0.5) * excess
+            if not wrap:  # nothing flows across the map border
+                if di:
+                    flux[-1, :] = 0.0
+                if dj:
+                    flux[:, -1 if dj > 0 else 0] = 0.0
             delta -= flux
             delta += _shift(flux, -di, -dj, wrap, fill="constant")
         h += delta

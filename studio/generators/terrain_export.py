@@ -1,15 +1,13 @@
 """Terrain files: PNG images, 16-bit PNG and RAW heightmaps, and a GLB mesh with vertex colours.
 
 Everything returns bytes and is deterministic (same arrays -> same bytes): PNGs carry no time stamp and the
-GLB is written by trimesh from plain arrays. Provenance is not written here; the engine adds it afterwards,
-for GLBs through ``glb_bytes(..., extras=...)`` or ``set_glb_extras``.
+GLB is written by trimesh from plain arrays. Provenance is not written here: the engine adds it afterwards
+(``studio.provenance.embed_glb``); ``glb_bytes(..., extras=...)`` can also put facts in the scene's extras.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import struct
 from typing import Any
 
 import numpy as np
@@ -112,29 +110,3 @@ def glb_bytes(
     if extras:
         scene.metadata.update(extras)
     return bytes(scene.export(file_type="glb"))
-
-
-def set_glb_extras(data: bytes, extras: dict[str, Any]) -> bytes:
-    """Return the GLB with ``extras`` merged into its first scene's ``extras`` (binary chunk untouched)."""
-    magic, version, _ = struct.unpack_from("<4sII", data, 0)
-    if magic != b"glTF":
-        raise ValueError("not a GLB file")
-    length, kind = struct.unpack_from("<I4s", data, 12)
-    if kind != b"JSON":
-        raise ValueError("GLB does not start with a JSON chunk")
-    doc = json.loads(data[20 : 20 + length])
-    scenes = doc.setdefault("scenes", [{}])
-    scenes[doc.get("scene", 0)].setdefault("extras", {}).update(extras)
-    text = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
-    text += b" " * (-len(text) % 4)  # JSON chunks are padded with spaces to 4 bytes
-    rest = data[20 + length :]
-    total = 12 + 8 + len(text) + len(rest)
-    return struct.pack("<4sII", b"glTF", version, total) + struct.pack("<I4s", len(text), b"JSON") + text + rest
-
-
-def glb_extras(data: bytes) -> dict[str, Any]:
-    """The first scene's ``extras`` of a GLB (empty if none)."""
-    length = struct.unpack_from("<I", data, 12)[0]
-    doc = json.loads(data[20 : 20 + length])
-    extras = doc.get("scenes", [{}])[doc.get("scene", 0)].get("extras", {})
-    return extras if isinstance(extras, dict) else {}

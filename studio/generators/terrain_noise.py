@@ -141,11 +141,16 @@ def _make(layer: Layer) -> object:
     return fn
 
 
-def _eval(fn: object, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    coords = np.empty((2, x.size), dtype=np.float32)
-    coords[0] = x.ravel()
-    coords[1] = y.ravel()
-    return np.asarray(fn.gen_from_coords(coords), dtype=np.float32).reshape(x.shape)  # type: ignore[attr-defined]
+def _eval(fn: object, *axes: np.ndarray) -> np.ndarray:
+    coords = np.empty((len(axes), axes[0].size), dtype=np.float32)
+    for i, a in enumerate(axes):
+        coords[i] = a.ravel()
+    return np.asarray(fn.gen_from_coords(coords), dtype=np.float32).reshape(axes[0].shape)  # type: ignore[attr-defined]
+
+
+def sample3(layer: Layer, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Evaluate ``layer`` as 3D noise at ``(x, y, z)``: e.g. on a cylinder, for patterns periodic in angle."""
+    return _eval(_make(layer), x, y, z)
 
 
 def sample(layer: Layer, x: np.ndarray, y: np.ndarray, grid: Grid, u: np.ndarray, v: np.ndarray) -> np.ndarray:

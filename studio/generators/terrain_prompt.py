@@ -227,7 +227,7 @@ MODIFIERS: tuple[tuple[str, tuple[str, ...], Any], ...] = (
     (
         "lake",
         ("lake", "lakes", "pond", "ponds", "tarn", "tarns", "loch", "lochs", "reservoir", "mere"),
-        lambda s: {"lake": True, "water_level": s.water_level if s.water_level >= 0.3 else max(s.water_level, 0.09)},
+        lambda s: {"lake": True, "water_level": s.water_level if s.water_level >= 0.3 else max(s.water_level, 0.08)},
     ),
     (
         "river",

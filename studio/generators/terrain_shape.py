@@ -19,6 +19,7 @@ from studio.generators.terrain_noise import (
     Layer,
     field,
     normalise,
+    sample3,
     warp_offsets,
     warped,
     wrapped_distance,
@@ -85,6 +86,12 @@ class Shaper:
         return np.sqrt(du * du + dv * dv)
 
 
+def border_falloff(p: Shaper, width: float = 0.12) -> np.ndarray:
+    """0 at the map's edges rising to 1 inside: islands keep sea all around (and tile, being 0 at every edge)."""
+    edge = np.minimum(np.minimum(p.u, 1.0 - p.u), np.minimum(p.v, 1.0 - p.v))
+    return smoothstep(0.01, width, edge)
+
+
 def shape_plains(p: Shaper) -> np.ndarray:
     base = p.noise(1, 1.2, gain=0.3 + 0.2 * p.s.roughness)
     return (0.8 * base**1.6 + 0.2 * p.smooth(2, 0.6)).astype(np.float32)
@@ -145,19 +152,37 @@ def shape_island(p: Shaper) -> np.ndarray:
     mask = smoothstep(0.46, 0.16, p.radius(warp=2.5))
     land = p.noise(1, 2.2)
     ridges = p.noise(3, 3.0, fractal="ridged", gain=0.45)
-    return (mask * (0.45 + 0.35 * land + 0.2 * ridges * mask)).astype(np.float32)
+    return (border_falloff(p) * mask * (0.45 + 0.35 * land + 0.2 * ridges * mask)).astype(np.float32)
+
+
+def radial_ridges(p: Shaper, d: np.ndarray, around: float, salt: int) -> np.ndarray:
+    """Ridged 3D library noise on a cylinder around the map centre: ridges and gullies running downhill,
+    about ``around`` of them around the circle, stretched along the radius. Periodic in angle by construction."""
+    angle = np.arctan2(p.v - 0.5, p.u - 0.5)
+    r = np.float32(around / (2 * math.pi))
+    layer = Layer(seed=p.seed + salt, frequency=1.0, octaves=4, gain=0.5, fractal="ridged")
+    return normalise(sample3(layer, r * np.cos(angle), r * np.sin(angle), d * np.float32(6.0)))
 
 
 def shape_volcano(p: Shaper) -> np.ndarray:
     lumpy = 0.06 * (p.smooth(4, 3.0) - 0.5)  # a cone that is not quite round
     d = p.radius(warp=0.5) + lumpy
-    cone = np.clip(1.0 - d / 0.38, 0.0, 1.0) ** 1.7
+    cone = np.clip(1.0 - d / 0.32, 0.0, 1.0) ** 1.5
     crater_r = 0.05 + 0.015 * p.s.roughness
     bowl = np.clip(1.0 - (d / crater_r) ** 2, 0.0, 1.0)
     rim = np.exp(-(((d - crater_r) / (0.4 * crater_r)) ** 2))
+    ridges = radial_ridges(p, d, around=18.0, salt=5)  # barrancos: gullies down the flanks
     flanks = p.noise(1, 5.0, fractal="ridged", gain=0.45 + 0.15 * p.s.roughness)
-    shelf = smoothstep(0.47, 0.22, p.radius(warp=2.0)) * (0.55 + 0.45 * p.noise(2, 2.5))
-    h = 0.75 * cone + 0.06 * rim - 0.3 * bowl**0.6 + 0.2 * shelf + 0.14 * flanks * (cone + 0.4 * shelf)
+    shelf = smoothstep(0.5, 0.15, p.radius(warp=4.0)) * (0.3 + 0.7 * p.noise(2, 2.2)) * border_falloff(p)
+    band = smoothstep(0.0, 0.2, cone) * smoothstep(0.75, 0.35, cone)  # ridges on the mid flanks
+    h = (
+        0.72 * cone
+        + 0.06 * rim
+        - 0.3 * bowl**0.6
+        + 0.28 * shelf
+        + 0.12 * ridges * band
+        + 0.06 * flanks * (cone + 0.4 * shelf)
+    )
     return h.astype(np.float32)
 
 
@@ -190,8 +215,8 @@ def carve_lake(p: Shaper, h: np.ndarray) -> np.ndarray:
     i, j = np.unravel_index(int(np.argmin(inner)), inner.shape)
     span = k if p.grid.tileable else k - 1
     cy, cx = (lo + i) / span, (lo + j) / span
-    g = np.exp(-((p.radius(cx, cy, warp=1.5) / 0.15) ** 2)).astype(np.float32)
-    floor = float(h.min()) - 0.08
+    g = np.exp(-((p.radius(cx, cy, warp=1.5) / 0.16) ** 4)).astype(np.float32)  # flat floor, steep shores
+    floor = float(h.min()) - 0.12
     return (h * (1.0 - g) + floor * g).astype(np.float32)
 
 
@@ -213,5 +238,7 @@ def build(s: TerrainSettings, grid: Grid, seed: int) -> tuple[np.ndarray, Fields
         h = normalise(carve_lake(p, h))
     extra: Fields = {}
     if s.landform == "volcano":
-        extra["crater"] = smoothstep(0.045, 0.025, p.radius(warp=0.5) + 0.06 * (p.smooth(4, 3.0) - 0.5))
+        d = p.radius(warp=0.5) + 0.06 * (p.smooth(4, 3.0) - 0.5)
+        extra["crater"] = smoothstep(0.045, 0.025, d)
+        extra["streaks"] = radial_ridges(p, d, around=11.0, salt=9)  # old lava flows, dark down the flanks
     return h, extra
