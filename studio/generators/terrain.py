@@ -169,7 +169,7 @@ def make_terrain(
             None if base is None else base * settings.height_m,
             progress=lambda s, t, d: report(1 + round(6 * s / t), total, d),
         )
-        h = finish(settings, normalise(h_m))
+        h = finish(settings, normalise(h_m), extra)
         extra["log_area"] = log_area
     with _timed(timings, "color"):
         water_h = float(np.quantile(h, settings.water_level)) if settings.water_level > 0 else 0.0

@@ -45,10 +45,10 @@ PALETTES: dict[str, Palette] = {
         "#cbbf9c", "#9a9a62", "#5d8c3a", "#2a5530", "#7f7d62", "#77726c", "#56524f", "#f5f8fc", "#5fa9bf", "#173f5e"
     ),
     "desert": Palette(
-        "#e8cf9c", "#d9a66b", "#8a8a45", "#5a6b32", "#cf8f5a", "#c2673f", "#93432b", "#f2ede4", "#4f9c94", "#1f5560"
+        "#e8cf9c", "#d9a66b", "#8a8a45", "#5a6b32", "#cf8f5a", "#c8744a", "#a04d2e", "#f2ede4", "#4f9c94", "#1f5560"
     ),
     "volcanic": Palette(
-        "#8c8478", "#8a8450", "#4f7f34", "#2c5a2a", "#6e645c", "#5a504a", "#2e2926", "#eceff2", "#3c8fae", "#0d2c4a"
+        "#8f877c", "#8a8450", "#4f8a36", "#2d612b", "#7a6a5c", "#6b5d52", "#2a2523", "#eceff2", "#3c8fae", "#0d2c4a"
     ),
     "tropical": Palette(
         "#f1e4bb", "#b5b25a", "#4b9a3a", "#21692d", "#7c8a4c", "#7a6f60", "#5a5146", "#f4f6fa", "#45d0c6", "#0b3f72"

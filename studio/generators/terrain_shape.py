@@ -120,12 +120,17 @@ def _terrace(h: np.ndarray, steps: int, sharpness: float) -> np.ndarray:
     return ((lo + smoothstep(0.5 - 0.5 / sharpness, 0.5 + 0.5 / sharpness, t - lo)) / steps).astype(np.float32)
 
 
-def channel_distance(p: Shaper, cycles: int, amplitude: float, salt: int) -> np.ndarray:
-    """Distance (map units) to a meandering west-east line; periodic in u, so it tiles."""
-    phase = (p.seed % 997) / 997.0 * 2.0 * math.pi
-    centre = 0.5 + amplitude * np.sin(2.0 * math.pi * cycles * p.u + phase) + 1.6 * p.dy
+def channel_distance(
+    p: Shaper, cycles: int, amplitude: float, salt: int, north_south: bool = False, at: float = 0.5
+) -> np.ndarray:
+    """Distance (map units) to a meandering west-east (or north-south) line through ``at``; periodic along
+    the line and measured around the torus across it, so it tiles."""
+    along, across = (p.v, p.u) if north_south else (p.u, p.v)
+    phase = (p.seed * (salt + 1) % 997) / 997.0 * 2.0 * math.pi
+    bend = (p.dx if north_south else p.dy) * 1.6
+    centre = at + amplitude * np.sin(2.0 * math.pi * cycles * along + phase) + bend
     wobble = 0.04 * (p.smooth(salt, 2.0) - 0.5)
-    return wrapped_distance(p.v + wobble - centre, 0.0, p.grid.tileable)
+    return wrapped_distance(across + wobble - centre, 0.0, p.grid.tileable)
 
 
 def shape_canyon(p: Shaper) -> np.ndarray:
@@ -133,19 +138,24 @@ def shape_canyon(p: Shaper) -> np.ndarray:
     # cuts them back from the gorge into the plateau, and ``finish`` steps the walls into ledges.
     plateau = 0.75 + 0.12 * p.noise(1, 1.5, gain=0.45) + 0.05 * p.smooth(2, 0.7)
     d = channel_distance(p, cycles=1, amplitude=0.12, salt=5)
-    gorge = smoothstep(0.09, 0.02, d)
-    towards = 0.15 * smoothstep(0.45, 0.05, d)  # the plateau drains towards the gorge
-    bottom = 0.06 + 0.03 * p.u  # the floor falls gently downstream
-    bed = 0.03 * smoothstep(0.015, 0.0, d)  # the river runs down the middle of the floor
+    # A side canyon crossing the map north-south joins the main one; its floor climbs away from the river.
+    side = channel_distance(p, cycles=1, amplitude=0.1, salt=8, north_south=True, at=0.3 + 0.4 * (p.seed % 2))
+    gorge = np.maximum(smoothstep(0.09, 0.02, d), smoothstep(0.06, 0.015, side))
+    towards = 0.15 * smoothstep(0.45, 0.05, np.minimum(d, side))  # the plateau drains towards the gorges
+    along = np.sin(np.float32(math.pi) * p.u) ** 2  # periodic, so the floor tiles
+    bottom = 0.06 + 0.03 * along + 0.3 * smoothstep(0.03, 0.35, d) * smoothstep(0.06, 0.0, side)
+    bed = 0.06 * np.maximum(smoothstep(0.018, 0.0, d), smoothstep(0.012, 0.0, side))  # river beds
     return ((plateau - towards) * (1.0 - gorge) + bottom * gorge - bed).astype(np.float32)
 
 
-def finish(s: TerrainSettings, h: np.ndarray) -> np.ndarray:
-    """After erosion: canyon walls break into horizontal ledges (rock strata of different hardness)."""
-    if s.landform != "canyon":
+def finish(s: TerrainSettings, h: np.ndarray, extra: Fields) -> np.ndarray:
+    """After erosion: canyon walls break into horizontal ledges (rock strata of uneven thickness and
+    hardness), with a fine grain of rubble; the river's floor stays smooth."""
+    if s.landform != "canyon" or "strata" not in extra:
         return h
-    stepped = _terrace(h, steps=7, sharpness=1.5 + 2.5 * s.roughness)
-    return normalise(0.35 * h + 0.65 * stepped)
+    stepped = _terrace(h + 0.02 * (extra["strata"] - 0.5), steps=7, sharpness=1.5 + 2.5 * s.roughness)
+    ledges = 0.65 * smoothstep(0.08, 0.2, h)
+    return normalise(h * (1.0 - ledges) + stepped * ledges + 0.006 * extra["grain"] * smoothstep(0.05, 0.15, h))
 
 
 def shape_island(p: Shaper) -> np.ndarray:
@@ -155,13 +165,16 @@ def shape_island(p: Shaper) -> np.ndarray:
     return (border_falloff(p) * mask * (0.45 + 0.35 * land + 0.2 * ridges * mask)).astype(np.float32)
 
 
-def radial_ridges(p: Shaper, d: np.ndarray, around: float, salt: int) -> np.ndarray:
+def radial_ridges(p: Shaper, d: np.ndarray, around: float, salt: int, coarse: int | None = None) -> np.ndarray:
     """Ridged 3D library noise on a cylinder around the map centre: ridges and gullies running downhill,
-    about ``around`` of them around the circle, stretched along the radius. Periodic in angle by construction."""
-    angle = np.arctan2(p.v - 0.5, p.u - 0.5)
+    about ``around`` of them around the circle, stretched along the radius. Periodic in angle by construction.
+    With ``coarse`` it is computed on a coarse grid and resampled (for colour, where detail does not matter)."""
+    u, v = (p.u, p.v) if coarse is None else p.grid.coords(min(coarse, p.grid.m))
+    d = d if coarse is None else p.grid.resample(d, u.shape[0])
+    angle = np.arctan2(v - 0.5, u - 0.5)
     r = np.float32(around / (2 * math.pi))
     layer = Layer(seed=p.seed + salt, frequency=1.0, octaves=4, gain=0.5, fractal="ridged")
-    return normalise(sample3(layer, r * np.cos(angle), r * np.sin(angle), d * np.float32(6.0)))
+    return p.grid.resample(normalise(sample3(layer, r * np.cos(angle), r * np.sin(angle), d * np.float32(6.0))))
 
 
 def shape_volcano(p: Shaper) -> np.ndarray:
@@ -172,8 +185,8 @@ def shape_volcano(p: Shaper) -> np.ndarray:
     bowl = np.clip(1.0 - (d / crater_r) ** 2, 0.0, 1.0)
     rim = np.exp(-(((d - crater_r) / (0.4 * crater_r)) ** 2))
     ridges = radial_ridges(p, d, around=18.0, salt=5)  # barrancos: gullies down the flanks
-    flanks = p.noise(1, 5.0, fractal="ridged", gain=0.45 + 0.15 * p.s.roughness)
-    shelf = smoothstep(0.5, 0.15, p.radius(warp=4.0)) * (0.3 + 0.7 * p.noise(2, 2.2)) * border_falloff(p)
+    flanks = p.noise(1, 5.0, fractal="ridged", gain=0.45 + 0.15 * p.s.roughness, octaves=6)
+    shelf = smoothstep(0.5, 0.15, p.radius(warp=4.0)) * (0.3 + 0.7 * p.noise(2, 2.2, octaves=5)) * border_falloff(p)
     band = smoothstep(0.0, 0.2, cone) * smoothstep(0.75, 0.35, cone)  # ridges on the mid flanks
     h = (
         0.72 * cone
@@ -237,8 +250,11 @@ def build(s: TerrainSettings, grid: Grid, seed: int) -> tuple[np.ndarray, Fields
     if s.lake:
         h = normalise(carve_lake(p, h))
     extra: Fields = {}
+    if s.landform == "canyon":  # for ``finish``
+        extra["strata"] = p.noise(11, 5.0, octaves=3)
+        extra["grain"] = p.noise(12, 20.0, octaves=3, warp=False)
     if s.landform == "volcano":
         d = p.radius(warp=0.5) + 0.06 * (p.smooth(4, 3.0) - 0.5)
         extra["crater"] = smoothstep(0.045, 0.025, d)
-        extra["streaks"] = radial_ridges(p, d, around=11.0, salt=9)  # old lava flows, dark down the flanks
+        extra["streaks"] = radial_ridges(p, d, around=11.0, salt=9, coarse=257)  # old lava flows, dark down the flanks
     return h, extra
