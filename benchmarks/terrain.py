@@ -65,23 +65,37 @@ def pipeline(size: int, prompt: str, repeat: int = 3, tileable: bool = False) ->
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
-def pipeline_vs_noise(sizes: list[int], prompts: list[str], repeat: int, tileable: bool = False) -> list[dict[str, Any]]:
+def pipeline_vs_noise(
+    sizes: list[int], prompts: list[str], repeat: int, tileable: bool = False
+) -> list[dict[str, Any]]:
     """Part 1: rows of {size, prompt, wall, cpu, stages..., noise_floor, ratio}; prints a table as it goes."""
     rows = []
     for size in sizes:
         floor = noise_floor(size, repeat)
-        print(f"\n{size}x{size}{' tileable' if tileable else ''}: FastNoiseLite alone {floor * 1000:.0f} ms "
-              f"(one 6-octave fBm)")
-        print(f"  {'prompt':36s} {'wall':>7s} {'cpu':>7s} {'noise':>7s} {'erosion':>7s} {'color':>7s} {'images':>7s}"
-              f" {'hmaps':>7s} {'mesh':>7s} {'x floor':>8s}")
+        print(
+            f"\n{size}x{size}{' tileable' if tileable else ''}: FastNoiseLite alone {floor * 1000:.0f} ms "
+            f"(one 6-octave fBm)"
+        )
+        print(
+            f"  {'prompt':36s} {'wall':>7s} {'cpu':>7s} {'noise':>7s} {'erosion':>7s} {'color':>7s} {'images':>7s}"
+            f" {'hmaps':>7s} {'mesh':>7s} {'x floor':>8s}"
+        )
         for prompt in prompts:
             m = pipeline(size, prompt, repeat, tileable)
-            row = {"size": size, "prompt": prompt, "tileable": tileable, "noise_floor": floor,
-                   "ratio": m["wall"] / floor, **m}
+            row = {
+                "size": size,
+                "prompt": prompt,
+                "tileable": tileable,
+                "noise_floor": floor,
+                "ratio": m["wall"] / floor,
+                **m,
+            }
             rows.append(row)
-            print(f"  {prompt[:36]:36s} {m['wall']:7.3f} {m['cpu']:7.3f} {m.get('noise', 0):7.3f}"
-                  f" {m.get('erosion', 0):7.3f} {m.get('color', 0):7.3f} {m.get('images', 0):7.3f}"
-                  f" {m.get('heightmaps', 0):7.3f} {m.get('mesh', 0):7.3f} {row['ratio']:7.1f}x")
+            print(
+                f"  {prompt[:36]:36s} {m['wall']:7.3f} {m['cpu']:7.3f} {m.get('noise', 0):7.3f}"
+                f" {m.get('erosion', 0):7.3f} {m.get('color', 0):7.3f} {m.get('images', 0):7.3f}"
+                f" {m.get('heightmaps', 0):7.3f} {m.get('mesh', 0):7.3f} {row['ratio']:7.1f}x"
+            )
     return rows
 
 

@@ -1,6 +1,6 @@
 """Render the five example terrain prompts side by side: docs/terrain_prompts.png (for the README).
 
-    python scripts/terrain_sheet.py [--size 513] [--seed 7] [--tile 320] [--out docs/terrain_prompts.png]
+python scripts/terrain_sheet.py [--size 513] [--seed 7] [--tile 320] [--out docs/terrain_prompts.png]
 """
 
 from __future__ import annotations
@@ -44,8 +44,13 @@ def main() -> None:
         image = Image.open(io.BytesIO(out.artifacts[0].data)).convert("RGB")
         x = pad + i * (args.tile + pad)
         sheet.paste(image.resize((args.tile, args.tile), Image.Resampling.LANCZOS), (x, pad))
-        draw.text((x + args.tile / 2, pad + args.tile + caption / 2), f"\u201c{prompt}\u201d", fill="#e8e8e8",
-                  font=font, anchor="mm")
+        draw.text(
+            (x + args.tile / 2, pad + args.tile + caption / 2),
+            f"\u201c{prompt}\u201d",
+            fill="#e8e8e8",
+            font=font,
+            anchor="mm",
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out, optimize=True)
     print(f"wrote {args.out} ({sheet.width}x{sheet.height}), seed {args.seed}, {args.size} px maps")

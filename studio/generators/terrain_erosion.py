@@ -261,5 +261,5 @@ def erode(
     if steps == 0:
         return h_m, log_area
     # Soften the change a little: D8 channels are one cell wide and run in eight directions only.
-    delta = ndimage.gaussian_filter(eroded - work, sigma=0.7, mode="wrap" if wrap else "nearest")
+    delta = ndimage.gaussian_filter(eroded - work, sigma=0.9, mode="wrap" if wrap else "nearest")
     return h_m + grid.resample(delta, m), log_area

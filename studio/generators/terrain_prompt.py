@@ -42,7 +42,7 @@ class TerrainSettings:
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "plains": dict(roughness=0.3, erosion=0.35, water_level=0.06, warp=0.3, moisture=0.6, height_m=120.0),
+    "plains": dict(roughness=0.3, erosion=0.25, water_level=0.06, warp=0.3, moisture=0.6, height_m=120.0),
     "hills": dict(roughness=0.4, erosion=0.45, water_level=0.03, warp=0.35, moisture=0.7, height_m=320.0),
     "mountains": dict(
         palette="alpine",
@@ -64,7 +64,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         height_m=500.0,
         river=True,
     ),
-    "island": dict(palette="tropical", roughness=0.5, erosion=0.5, water_level=0.5, warp=0.5, height_m=700.0),
+    "island": dict(palette="tropical", roughness=0.5, erosion=0.5, water_level=0.5, warp=0.5, height_m=500.0),
     "volcano": dict(
         palette="volcanic",
         roughness=0.55,

@@ -159,10 +159,13 @@ def finish(s: TerrainSettings, h: np.ndarray, extra: Fields) -> np.ndarray:
 
 
 def shape_island(p: Shaper) -> np.ndarray:
-    mask = smoothstep(0.46, 0.16, p.radius(warp=2.5))
+    r = p.radius(warp=2.5)
+    mask = smoothstep(0.5, 0.05, r) * border_falloff(p)
     land = p.noise(1, 2.2)
     ridges = p.noise(3, 3.0, fractal="ridged", gain=0.45)
-    return (border_falloff(p) * mask * (0.45 + 0.35 * land + 0.2 * ridges * mask)).astype(np.float32)
+    seabed = 0.12 * smoothstep(0.3, 0.65, r)  # the sea deepens away from the island
+    # Concave profile: gentle beaches and lowlands at the coast, the hills rising inland.
+    return (mask**2 * (0.35 + 0.35 * land + 0.3 * ridges * mask) - seabed).astype(np.float32)
 
 
 def radial_ridges(p: Shaper, d: np.ndarray, around: float, salt: int, coarse: int | None = None) -> np.ndarray:
@@ -236,9 +239,11 @@ def carve_lake(p: Shaper, h: np.ndarray) -> np.ndarray:
 def carve_river(p: Shaper, h: np.ndarray) -> np.ndarray:
     """Cut a meandering river valley across the map (the canyon already has one)."""
     d = channel_distance(p, cycles=1, amplitude=0.15, salt=7)
-    valley = smoothstep(0.06, 0.0, d)
-    bed = float(np.quantile(h, 0.02)) - 0.03
-    return (h * (1.0 - 0.9 * valley) + (bed + 0.1 * h) * 0.9 * valley).astype(np.float32)
+    valley = 0.85 * smoothstep(0.07, 0.0, d)  # a broad valley ...
+    channel = smoothstep(0.012, 0.0, d)  # ... with the river bed, lower than anything else, down its middle
+    low = float(h.min())
+    h = h * (1.0 - valley) + (low + 0.25 * (h - low)) * valley
+    return (h * (1.0 - channel) + (low - 0.03) * channel).astype(np.float32)
 
 
 def build(s: TerrainSettings, grid: Grid, seed: int) -> tuple[np.ndarray, Fields]:

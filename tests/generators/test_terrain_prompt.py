@@ -149,3 +149,22 @@ def test_sliders_change_the_land_as_labelled() -> None:
     assert np.abs(ndimage.laplace(rough.height)).mean() > np.abs(ndimage.laplace(flat.height)).mean()
     snow = _make("hills", 3, snow_line=0.3)
     assert snow.maps.snow.mean() > 0.2
+
+
+@pytest.mark.parametrize("prompt", ["rolling hills with a river", "mountains with a river"])
+def test_river_runs_across_the_map(prompt: str) -> None:
+    t = _make(prompt, 4)
+    labels, _ = ndimage.label(_water(t))
+    river = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    cols = np.flatnonzero(river.any(axis=0))
+    assert cols.max() - cols.min() > 0.8 * SIZE
+
+
+def test_tropical_island_has_beaches_and_open_sea() -> None:
+    t = _make("tropical island", 4)
+    water = _water(t)
+    n = SIZE
+    ring = np.ones_like(water)
+    ring[n // 10 : -n // 10, n // 10 : -n // 10] = False
+    assert water[ring].mean() > 0.95 and 0.4 < water.mean() < 0.6
+    assert t.maps.splat[..., 3].mean() > 0.01  # sand
