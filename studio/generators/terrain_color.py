@@ -188,11 +188,17 @@ def colorize(
     lava = zero if crater is None else smoothstep(0.05, 0.4, crater)
     layers.paint("lava", lava)
     water = h < water_h
+    if "river" in extra:
+        water |= extra["river"] > 0.5
+
     layers.paint("water", water.astype(np.float32))
     w = layers.weights()
 
     # 3. Split layers into their colour tones, then one matrix product gives the albedo.
     depth_m = np.clip((water_h - h) * np.float32(s.height_m), 0.0, None)
+    if "river" in extra:  # rivers are a metre or two deep whatever the sea level
+        depth_m = np.maximum(depth_m, np.float32(2.0) * extra["river"])
+
     deep = 1.0 - np.exp(-depth_m / np.float32(max(4.0, 0.08 * s.height_m)))
     foam = 0.35 * smoothstep(0.6, 0.0, depth_m)
     glow = zero if crater is None else crater**2

@@ -64,7 +64,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         height_m=500.0,
         river=True,
     ),
-    "island": dict(palette="tropical", roughness=0.5, erosion=0.5, water_level=0.5, warp=0.5, height_m=500.0),
+    "island": dict(palette="tropical", roughness=0.5, erosion=0.5, water_level=0.6, warp=0.5, height_m=500.0),
     "volcano": dict(
         palette="volcanic",
         roughness=0.55,

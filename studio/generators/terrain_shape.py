@@ -160,7 +160,8 @@ def finish(s: TerrainSettings, h: np.ndarray, extra: Fields) -> np.ndarray:
 
 def shape_island(p: Shaper) -> np.ndarray:
     r = p.radius(warp=2.5)
-    mask = smoothstep(0.5, 0.05, r) * border_falloff(p)
+    mask = smoothstep(0.46, 0.05, r) * border_falloff(p)
+
     land = p.noise(1, 2.2)
     ridges = p.noise(3, 3.0, fractal="ridged", gain=0.45)
     seabed = 0.12 * smoothstep(0.3, 0.65, r)  # the sea deepens away from the island
@@ -250,11 +251,16 @@ def build(s: TerrainSettings, grid: Grid, seed: int) -> tuple[np.ndarray, Fields
     """Raw heights in [0, 1] on the working grid, plus masks for colouring (``crater`` for volcanoes)."""
     p = Shaper(s, grid, seed)
     h = normalise(SHAPES[s.landform](p))
+    extra: Fields = {}
     if s.river and s.landform != "canyon":
         h = normalise(carve_river(p, h))
+        # Rivers run above sea level, so they are painted as water along their bed, not filled to a level.
+        extra["river"] = smoothstep(0.008, 0.004, channel_distance(p, cycles=1, amplitude=0.15, salt=7))
+    if s.river and s.landform == "canyon":
+        extra["river"] = smoothstep(0.011, 0.006, channel_distance(p, cycles=1, amplitude=0.12, salt=5))
     if s.lake:
         h = normalise(carve_lake(p, h))
-    extra: Fields = {}
+
     if s.landform == "canyon":  # for ``finish``
         extra["strata"] = p.noise(11, 5.0, octaves=3)
         extra["grain"] = p.noise(12, 20.0, octaves=3, warp=False)
