@@ -39,6 +39,9 @@ from studio.params import SEED_MAX, param
 log = logging.getLogger(__name__)
 
 SIZES = (129, 257, 513, 1025)
+# Identifies the algorithm in the result cache (ModelSpec.weights_hash): bump it whenever the same params
+# would give different bytes, so old cached terrains are not served for the new code.
+ALGORITHM = "terrain-procedural-1"
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,8 @@ class TerrainParams:
     Heights are normalised to [0, 1] over the map; ``height_m`` is what 1.0 means in metres and
     ``extent_m`` the map's width, so the mesh and slopes are in real units. ``water_level`` is the share
     of the map under water (0 = dry), ``snow_line`` a normalised height (1 = no snow). Sizes are the
-    game-engine "+1" sizes; with ``tileable`` the last row and column repeat the first ones exactly.
+    game-engine "+1" sizes; with ``tileable`` the last row and column repeat the first ones exactly
+    (the noise then costs four library evaluations per layer instead of one, about twice the time).
     """
 
     prompt: str = param(
@@ -249,7 +253,7 @@ class TerrainGenerator:
                 source="procedural",
                 label="Procedural (noise + erosion)",
                 kind="procedural",
-                weights_hash="procedural-v1",
+                weights_hash=ALGORITHM,
             )
         ]
 

@@ -246,7 +246,6 @@ def erode(
     steps = 0 if strength <= 0 else 2 + round(7 * strength)
     k = 0.09 * strength
     eroded = work
-    area = np.full(work.size, dx * dx)
     for step in range(max(steps, 1)):
         recv, dist = receivers(eroded, nbr, outlet, dx)
         recv, dist = route_depressions(eroded, recv, dist, outlet, dx, wrap)

@@ -2,8 +2,10 @@
 
 Each ``shape_<landform>`` returns heights on the working grid, roughly in [0, 1] (normalised later). Shapes
 built on distance (islands, the volcano, canyons, lakes) measure it around the torus when the map tiles, so
-they stay seamless. ``build`` adds the optional lake basin and river and returns extra masks the colouring
-uses (the volcano's crater, for lava).
+they stay seamless. ``build`` adds the optional lake basin and river and returns extra fields for the later
+stages: ``river`` (painted as water), ``crater`` and ``streaks`` (lava and old flows on a volcano), and
+``strata`` and ``grain`` (used by ``finish`` to step canyon walls after erosion).
+
 """
 
 from __future__ import annotations
