@@ -38,6 +38,10 @@ MELODY_PREPROCESSOR = {
 }
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 def _tokenizer() -> object:
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import T5TokenizerFast
@@ -46,7 +50,22 @@ def _tokenizer() -> object:
         "<pad>",
         "</s>",
         "<unk>",
-        *"a calm folk melody in d minor joyful chorale fast dance 6/8 with drums".split(),
+        *[
+            "a",
+            "calm",
+            "folk",
+            "melody",
+            "in",
+            "d",
+            "minor",
+            "joyful",
+            "chorale",
+            "fast",
+            "dance",
+            "6/8",
+            "with",
+            "drums",
+        ],
     ]
     tk = Tokenizer(models.Unigram([(w, -1.0) for w in words], unk_id=2))
     tk.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -105,6 +124,11 @@ def make_tiny_musicgen(folder: Path, melody: bool = False, positions: int = 128,
         processor = MusicgenProcessor(
             feature_extractor=EncodecFeatureExtractor(feature_size=1, sampling_rate=32000), tokenizer=tok
         )
+    # EnCodec's codebooks start as zeros (they are learned by k-means): give them values, or every code decodes
+    # to the same sound and seeds could not be told apart
+    with torch.no_grad():
+        for layer in model.audio_encoder.quantizer.layers:
+            layer.codebook.embed.normal_()
     folder.mkdir(parents=True, exist_ok=True)
     model.eval().save_pretrained(folder, safe_serialization=True)
     if processor is not None:

@@ -4,6 +4,7 @@ Stop, and clear errors for bad input."""
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from studio.generators.base import Cancelled, Context, ModelSpec
+from studio.generators.base import Cancelled, Context
 from studio.generators.music import MusicGenerator, MusicParams, recognise_music
 from studio.generators.music_files import read_midi
 from studio.generators.music_tokens import HEADER_LEN, Controls, Vocab, metre_bar_ticks
@@ -84,9 +85,9 @@ def test_prompt_controls_reach_the_midi(tiny: tuple[MusicGenerator, object]) -> 
 
 
 def test_every_sample_follows_the_grammar(tiny: tuple[MusicGenerator, object]) -> None:
-    from studio.generators.music_sampler import SampleSettings, make_decoder, sample_bars
-
     import torch
+
+    from studio.generators.music_sampler import SampleSettings, make_decoder, sample_bars
 
     vocab = Vocab()
     model = tiny[1].model  # type: ignore[attr-defined]
@@ -94,7 +95,7 @@ def test_every_sample_follows_the_grammar(tiny: tuple[MusicGenerator, object]) -
     ids = sample_bars(make_decoder(model), vocab, header, 12, 36, SampleSettings(1.5), torch.Generator().manual_seed(0))
     events = ids[HEADER_LEN:]
     assert vocab.bars_in(events) == 12
-    for prev, cur in zip(events, events[1:], strict=False):
+    for prev, cur in itertools.pairwise(events):
         if vocab.is_pos(prev):
             assert vocab.is_pitch(cur)
         if vocab.is_pitch(prev):
@@ -157,7 +158,7 @@ def test_bad_params_name_the_field(values: dict[str, object], field: str) -> Non
 
 
 def test_malformed_midi_is_a_clear_error(tiny: tuple[MusicGenerator, object]) -> None:
-    with pytest.raises(ParamError, match="extend_from.*MIDI"):
+    with pytest.raises(ParamError, match=r"extend_from.*MIDI"):
         run(tiny, prompt="folk", extend_from=b"MThd garbage")
 
 
