@@ -10,6 +10,8 @@ import gradio as gr
 
 from studio import __version__
 from studio.services import Services
+from studio.ui.history import build_history, load_gallery
+from studio.ui.models_panel import build_models_panel
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +39,17 @@ def build_app(services: Services) -> gr.Blocks:
     handles: dict[str, dict[str, Any]] = {}
     with gr.Blocks(title="Studio", analytics_enabled=False) as demo:
         gr.Markdown("# Studio\nText, images, music and landscapes, generated on this machine.")
-        with gr.Tabs(elem_id="studio-tabs"):
+        with gr.Tabs(elem_id="studio-tabs") as tabs:
             for title, modality, module, builder in TABS:
                 if modality not in services.studio.generators:
                     continue
                 with gr.Tab(title, id=modality, elem_id=f"tab-{modality}"):
                     build = getattr(importlib.import_module(module), builder)
                     handles[modality] = build(services) or {}
+        hist = build_history(services, handles, tabs)
+        build_models_panel(services)
         gr.Markdown(FOOTER, elem_id="studio-footer")
+        demo.load(load_gallery, [hist["history"]], [hist["gallery"]], api_visibility="private", queue=False)
     demo.studio_handles = handles  # type: ignore[attr-defined]
     return demo
 

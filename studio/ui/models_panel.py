@@ -1,0 +1,69 @@
+"""The "Loaded models" panel: each model's device, memory and last use, live from the memory manager, with Unload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from studio.services import Services
+
+COLUMNS = ["model", "device", "MB", "idle (s)", "in use"]
+
+
+def table(services: Services) -> list[list[Any]]:
+    """Rows for the panel from the memory manager's snapshot."""
+    return [[r["key"], r["device"], r["mb"], r["idle_s"], r["leases"]] for r in services.memory.snapshot()]
+
+
+def summary(services: Services) -> str:
+    """One line: device, memory used against the budget."""
+    m = services.memory
+    used = m.used_bytes("cpu") / 1e9
+    line = f"Compute device: **{m.device}** · RAM used by models: **{used:.2f} GB**"
+    line += f" of {m.ram_budget_bytes / 1e9:.1f} GB"
+    if m.compute_tier == "gpu":
+        line += f" · GPU: **{m.used_bytes('gpu') / 1e9:.2f} GB** of {m.gpu_budget_bytes / 1e9:.1f} GB"
+    return line
+
+
+def build_models_panel(services: Services) -> dict[str, Any]:
+    """The panel; it refreshes every few seconds while open and after each Unload."""
+    with gr.Accordion("Loaded models", open=False, elem_id="models-panel"):
+        info = gr.Markdown(summary(services), elem_id="models-summary")
+        grid = gr.Dataframe(
+            value=table(services), headers=COLUMNS, interactive=False, elem_id="models-table", wrap=True
+        )
+        with gr.Row():
+            choice = gr.Dropdown(
+                choices=[r[0] for r in table(services)],
+                label="Model",
+                elem_id="models-choice",
+                allow_custom_value=False,
+                scale=3,
+            )
+            unload = gr.Button("Unload", variant="secondary", elem_id="models-unload", scale=1)
+            unload_all = gr.Button("Unload all idle", elem_id="models-unload-all", scale=1)
+        timer = gr.Timer(3.0)
+
+    def refresh(current: str | None) -> tuple[Any, Any, Any]:
+        rows = table(services)
+        keys = [r[0] for r in rows]
+        return summary(services), rows, gr.Dropdown(choices=keys, value=current if current in keys else None)
+
+    def do_unload(key: str | None) -> tuple[Any, Any, Any]:
+        if not key:
+            raise gr.Error("Pick a loaded model first.")
+        if not services.memory.unload(key):
+            raise gr.Error(f"{key} is in use right now (or already unloaded); try again when it finishes.")
+        gr.Info(f"Unloaded {key}")
+        return refresh(None)
+
+    def do_unload_all() -> tuple[Any, Any, Any]:
+        services.memory.evict_all()
+        return refresh(None)
+
+    timer.tick(refresh, [choice], [info, grid, choice], api_visibility="private", queue=False, show_progress="hidden")
+    unload.click(do_unload, [choice], [info, grid, choice], api_visibility="private")
+    unload_all.click(do_unload_all, None, [info, grid, choice], api_visibility="private")
+    return {"table": grid, "timer": timer}
