@@ -71,7 +71,7 @@ def spec_of(cls: type, name: str) -> Spec:
 
 def defaults_of(cls: type) -> dict[str, Any]:
     """Default values of every field of params class ``cls``."""
-    return {f.name: f.default for f in dataclasses.fields(cls)}
+    return {f.name: f.default for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
 
 
 def check_text(name: str, value: Any, spec: Spec) -> str:

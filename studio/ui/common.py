@@ -20,7 +20,7 @@ import gradio as gr
 from studio.engine import Result
 from studio.generators.base import Cancelled, Event
 from studio.memory import OutOfMemory
-from studio.params import SEED_MAX, ParamError, spec_of
+from studio.params import SEED_MAX, ParamError, defaults_of, spec_of
 from studio.services import Services
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
     """
     spec = spec_of(cls, name)
     kind = get_type_hints(cls)[name]
-    default = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+    default = defaults_of(cls)[name]
     if kind in (float | None, int | None):
         kind = float if kind == (float | None) else int
         if default is None and spec.min is not None and spec.max is not None:
@@ -49,7 +49,7 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
     common: dict[str, Any] = {"label": label, "value": default, "elem_id": f"{cls.__name__.lower()}-{name}"}
     if overrides.pop("api_only", False):
         # Hidden twin for the API: keeps the dataclass default (None = from the prompt) as the API default.
-        value = {f.name: f.default for f in dataclasses.fields(cls)}[name]
+        value = defaults_of(cls)[name]
         if value is None:
             # Gradio treats a None default as "required"; an empty text is the API's "from the prompt".
             return gr.Textbox(value="", visible=False, label=f"{label} (a number; empty = from the prompt)")
