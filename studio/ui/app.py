@@ -12,6 +12,7 @@ from studio import __version__
 from studio.services import Services
 from studio.ui.history import build_history, load_gallery
 from studio.ui.models_panel import build_models_panel
+from studio.ui.sweep import build_sweep
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def build_app(services: Services) -> gr.Blocks:
                 with gr.Tab(title, id=modality, elem_id=f"tab-{modality}"):
                     build = getattr(importlib.import_module(module), builder)
                     handles[modality] = build(services) or {}
+                    build_sweep(services, modality, handles[modality])
         hist = build_history(services, handles, tabs)
         build_models_panel(services)
         gr.Markdown(FOOTER, elem_id="studio-footer")

@@ -1,0 +1,36 @@
+"""The sweep grid, the Loaded models panel and Ctrl+Enter, in a real browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import open_tab
+
+pytestmark = pytest.mark.browser
+
+
+def test_terrain_sweep_makes_a_grid_and_reuses_the_cache(page):
+    open_tab(page, "Terrain")
+    page.locator("#terrainparams-prompt textarea").fill("gentle green hills")
+    page.locator("#terrainparams-size_px input").fill("129")
+    page.keyboard.press("Enter")
+    page.locator("#terrainparams-seed input").fill("2")
+    page.locator("#terrain-sweep").get_by_text("Sweep (X/Y plot)").click()
+    page.locator("#terrain-sweep-x input").fill("Water level")
+    page.keyboard.press("Enter")
+    page.locator("#terrain-sweep-xvals textarea").fill("0.1, 0.4")
+    page.locator("#terrain-sweep-run").click()
+    page.wait_for_selector("#terrain-sweep-grid img")
+    page.wait_for_function("document.querySelector('#terrain-sweep-status').innerText.includes('2 cells')")
+    page.locator("#terrain-sweep-run").click()  # same sweep again: every cell from the cache
+    page.wait_for_function("document.querySelector('#terrain-sweep-status').innerText.includes('2 from cache')")
+
+
+def test_bad_sweep_values_get_a_clear_error(page):
+    open_tab(page, "Terrain")
+    page.locator("#terrain-sweep").get_by_text("Sweep (X/Y plot)").click()
+    page.locator("#terrain-sweep-x input").fill("Roughness")
+    page.keyboard.press("Enter")
+    page.locator("#terrain-sweep-xvals textarea").fill("0.2, lots")
+    page.locator("#terrain-sweep-run").click()
+    page.get_by_text("'lots' is not a number").wait_for()
