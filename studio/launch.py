@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from studio.services import build_services
-    from studio.ui.app import CSS, build_app, theme
+    from studio.ui.app import CSS, HEAD, build_app, theme
 
     services = build_services(settings_from(args))
     services.memory.start_idle_reaper()
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         max_file_size="50mb",
         theme=theme(),
         css=CSS,
+        head=HEAD,
         footer_links=["api", "settings"],
         show_error=True,
     )

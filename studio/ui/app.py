@@ -30,6 +30,17 @@ FOOTER = (
     f"studio {__version__}"
 )
 
+# Ctrl+Enter (Cmd+Enter on a Mac) presses the visible tab's Generate button.
+HEAD = """
+<script>
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
+  const buttons = [...document.querySelectorAll("button[id$='-generate']")].filter((b) => b.offsetParent !== null);
+  if (buttons.length) { e.preventDefault(); buttons[0].click(); }
+});
+</script>
+"""
+
 CSS = """
 #studio-footer { opacity: 0.8; font-size: 0.9em; }
 """

@@ -34,3 +34,14 @@ def test_bad_sweep_values_get_a_clear_error(page):
     page.locator("#terrain-sweep-xvals textarea").fill("0.2, lots")
     page.locator("#terrain-sweep-run").click()
     page.get_by_text("'lots' is not a number").wait_for()
+
+
+def test_ctrl_enter_generates(page):
+    open_tab(page, "Terrain")
+    page.locator("#terrainparams-prompt textarea").fill("archipelago")
+    page.locator("#terrainparams-size_px input").fill("129")
+    page.keyboard.press("Enter")
+    page.locator("#terrainparams-seed input").fill("9")
+    page.locator("#terrainparams-prompt textarea").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function("document.querySelector('#terrain-status').innerText.includes('seed 9')")
