@@ -191,10 +191,12 @@ class MemoryManager:
 
     # -- leases --------------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def acquire(self, key: str, loader: Callable[[], Any], place: bool = True) -> Iterator[Any]:
+    def acquire(self, key: str, loader: Callable[[], Any], place: bool | str = True) -> Iterator[Any]:
         """Lease model ``key`` on the compute device, loading it with ``loader()`` if needed.
 
         With ``place=False`` the model is leased where it is (the caller places it itself, e.g. CPU offload).
+        With ``place="auto"`` it is moved to the compute device only if it fits that budget once every idle model
+        gave way (``fits_on_device``); otherwise it stays on the CPU and the caller runs it offloaded.
         """
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
@@ -212,6 +214,8 @@ class MemoryManager:
                     self._slots[key] = slot
                     log.info("loaded %s (%.1f MB)", key, nbytes / 1e6)
             try:
+                if place == "auto":
+                    place = slot.tier == self.compute_tier or self.fits_on_device(slot.nbytes)
                 if place and slot.tier != self.compute_tier:
                     with self._lock:
                         self._make_room(self.compute_tier, slot.nbytes, keep=key)
@@ -234,7 +238,7 @@ class MemoryManager:
             if slot.key in self._slots:
                 self._make_room(slot.tier, 0)
 
-    def run(self, key: str, loader: Callable[[], Any], fn: Callable[[Any], T], place: bool = True) -> T:
+    def run(self, key: str, loader: Callable[[], Any], fn: Callable[[Any], T], place: bool | str = True) -> T:
         """``fn(model)`` inside a lease; on out-of-memory evict every idle model and retry once."""
         import torch
 

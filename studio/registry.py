@@ -9,9 +9,11 @@ from studio.settings import Settings
 
 def make_generators(settings: Settings) -> dict[str, Any]:
     """Instantiate each modality's generator. Imports are local so ``import studio`` stays light."""
+    from studio.generators.image import ImageGenerator
     from studio.generators.music import MusicGenerator
     from studio.generators.terrain import TerrainGenerator
 
     generators: dict[str, Any] = {"terrain": TerrainGenerator()}
     generators["music"] = MusicGenerator(settings.assets_dir)
+    generators["image"] = ImageGenerator(settings.assets_dir)
     return generators

@@ -241,3 +241,14 @@ def test_engine_round_trip_writes_recipe_and_hits_cache(sd_folder: Path, tmp_pat
     assert text["parameters"].startswith("red apple\n")
     assert "Steps: 2" in text["parameters"] and "Seed: 7" in text["parameters"]
     assert "studio-recipe" in text
+
+
+def test_auto_placement_leaves_an_oversized_model_on_the_cpu():
+    """``place="auto"``: a model over the device budget is leased on the CPU (the generator then offloads)."""
+    import torch
+
+    memory = MemoryManager(device="cuda", gpu_total_bytes=1000, ram_budget_bytes=10**9)
+    with memory.acquire("big", lambda: torch.nn.Linear(100, 100), place="auto") as model:
+        assert next(model.parameters()).device.type == "cpu"
+        assert memory.tier_of("big") == "cpu"
+    assert ImageGenerator.place_on_device == "auto"
