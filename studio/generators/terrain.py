@@ -28,20 +28,20 @@ from typing import Any
 import numpy as np
 
 from studio.generators.base import Artifact, Context, ModelSpec, Output
-from studio.generators.terrain_color import PALETTES, Maps, colorize, water_rgb
+from studio.generators.terrain_color import PALETTES, Maps, colorize, parse_colours, water_rgb
 from studio.generators.terrain_erosion import erode
 from studio.generators.terrain_export import glb_bytes, height_u16, mesh_step, normal_png, png_bytes, raw_r16, to_u8
 from studio.generators.terrain_noise import Grid, normalise
 from studio.generators.terrain_prompt import LANDFORMS, TerrainSettings, resolve
 from studio.generators.terrain_shape import build, finish
-from studio.params import SEED_MAX, param
+from studio.params import SEED_MAX, ParamError, param
 
 log = logging.getLogger(__name__)
 
 SIZES = (129, 257, 513, 1025)
 # Identifies the algorithm in the result cache (ModelSpec.weights_hash): bump it whenever the same params
 # would give different bytes, so old cached terrains are not served for the new code.
-ALGORITHM = "terrain-procedural-1"
+ALGORITHM = "terrain-procedural-2"
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,16 @@ class TerrainParams:
     )
     extent_m: float = param(4000.0, min=100.0, max=50000.0, step=100.0, label="Width (m)", advanced=True)
     tileable: bool = param(False, label="Seamless tiling", info="Opposite edges match exactly")
+    colours: str = param("", max_len=200, label="Land colours", advanced=True,
+                         info="#rrggbb colours for the land, low ground first (e.g. sent from an image); "
+                              "empty = the palette's")
+
+    def check(self) -> None:
+        """Cross-field checks: the land colours must parse."""
+        try:
+            parse_colours(self.colours)
+        except ValueError as exc:
+            raise ParamError("colours", str(exc)) from None
 
     def overrides(self) -> dict[str, Any]:
         """The fields that refine the prompt's settings (None / "auto" = from the prompt)."""

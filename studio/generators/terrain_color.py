@@ -7,6 +7,7 @@ tile too). Returns an albedo (unlit colour, for engines and the mesh), a hillsha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,41 @@ def water_rgb(palette: str) -> tuple[float, float, float]:
     return (r, g, b)
 
 
+LAND_KEYS = ("sand", "dry", "lush", "forest", "high", "rock", "rock2")
+
+
+def parse_colours(text: str) -> list[str]:
+    """``"#aa3311, #ffeecc"`` → ``["#aa3311", "#ffeecc"]``; raises ``ValueError`` naming a malformed colour."""
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", part):
+            raise ValueError(f"{part!r} is not a #rrggbb colour")
+        out.append(part.lower())
+    if len(out) > 8:
+        raise ValueError(f"{len(out)} colours given; at most 8 are used")
+    return out
+
+
+def land_colours(text: str) -> dict[str, np.ndarray]:
+    """Palette entries for the land (sand … rock) spread over the given colours, low ground first; water and snow
+    keep the palette's colours so the map still reads as a landscape."""
+    colours = [_rgb(c) for c in parse_colours(text)] if text else []
+    if not colours:
+        return {}
+    if len(colours) == 1:
+        colours = colours * 2
+    stops = np.linspace(0.0, 1.0, len(colours))
+    out = {}
+    for i, key in enumerate(LAND_KEYS):
+        t = i / (len(LAND_KEYS) - 1)
+        j = min(int(np.searchsorted(stops, t, side="right")) - 1, len(colours) - 2)
+        a = (t - stops[j]) / (stops[j + 1] - stops[j])
+        out[key] = ((1 - a) * colours[j] + a * colours[j + 1]).astype(np.float32)
+    return out
+
+
 @dataclass
 class Maps:
     """Colour outputs on the working grid: float32 RGB in [0, 1] and float32 weights."""
@@ -122,6 +158,7 @@ def colorize(
     """Colour the normalised height field ``h`` (working grid) with the settings' palette."""
     extra = extra or {}
     pal = {k: _rgb(v) for k, v in vars(PALETTES[s.palette]).items()}
+    pal.update(land_colours(s.colours))
     wrap = grid.tileable
     spacing = s.extent_m / (grid.m if wrap else grid.m - 1)
     gx, gy = gradients(h * np.float32(s.height_m), spacing, wrap)

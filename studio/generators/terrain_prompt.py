@@ -39,6 +39,7 @@ class TerrainSettings:
     extent_m: float = 4000.0
     lake: bool = False
     river: bool = False
+    colours: str = ""  # "#rrggbb,..." land colours from low to high (e.g. sent from an image); "" = the palette's
 
 
 PRESETS: dict[str, dict[str, Any]] = {

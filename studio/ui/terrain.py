@@ -45,6 +45,7 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
     autos = auto_fields(params_type)
     widgets: dict[str, Any] = {}
     overridden = gr.State([])
+    parents = gr.State([])  # recipe ids of outputs sent here from other tabs (lineage)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
             widgets["prompt"] = widget_for(
@@ -92,9 +93,9 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         widgets[n].input(mark, overridden, [overridden, yours], api_visibility="private", queue=False)
     follow.click(lambda: ([], describe([])), None, [overridden, yours], api_visibility="private", queue=False)
 
-    def run(values: dict[str, Any], progress: gr.Progress) -> Any:
+    def run(values: dict[str, Any], progress: gr.Progress, lineage: list[str] | None = None) -> Any:
         params = check_values(services, "terrain", values)
-        for item in run_request(services, "terrain", params, progress):
+        for item in run_request(services, "terrain", params, progress, parents=lineage or []):
             if isinstance(item, Result):
                 yield item
             else:
@@ -104,11 +105,11 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         for item in run(values, progress):
             yield _outputs_of(item) if item is not None else tuple(gr.skip() for _ in outputs)
 
-    def ui_body(values: dict[str, Any], ov: list[str], progress: gr.Progress) -> Any:
+    def ui_body(values: dict[str, Any], ov: list[str], lineage: list[str], progress: gr.Progress) -> Any:
         for n in autos:
             if n not in ov:
                 values[n] = None
-        for item in run(values, progress):
+        for item in run(values, progress, lineage):
             if item is None:
                 yield tuple(gr.skip() for _ in outputs + auto_widgets)
                 continue
@@ -117,16 +118,16 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
             yield _outputs_of(item) + slider_values
 
     ui_event = generate.click(
-        api_handler(names, ui_body, extra=["overridden"]),
-        inputs=[*(widgets[n] for n in names), overridden],
+        api_handler(names, ui_body, extra=["overridden", "parents"]),
+        inputs=[*(widgets[n] for n in names), overridden, parents],
         outputs=outputs + auto_widgets,
         api_visibility="private",
         concurrency_id="terrain",
         concurrency_limit=2,
     )
     submitted = widgets["prompt"].submit(
-        api_handler(names, ui_body, extra=["overridden"]),
-        inputs=[*(widgets[n] for n in names), overridden],
+        api_handler(names, ui_body, extra=["overridden", "parents"]),
+        inputs=[*(widgets[n] for n in names), overridden, parents],
         outputs=outputs + auto_widgets,
         api_visibility="private",
         concurrency_id="terrain",
@@ -140,5 +141,7 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         "widgets": widgets,  # field name -> component, for restoring a recipe's settings
         "recipe": recipe,  # the last result's recipe; its change feeds the history
         "generate": generate,
+        "parents": parents,  # a gr.State other tabs set when they send something here
+        "preview": preview,
         "events": [ui_event, submitted, api_event],
     }

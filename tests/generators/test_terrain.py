@@ -182,3 +182,17 @@ def test_1025_pipeline_is_quick() -> None:
     cpu = time.process_time() - t0
     assert len(files["heightmap.r16"]) == 1025 * 1025 * 2
     assert cpu < 4.0  # ~1.4 s of CPU on the dev machine; the 2 s wall target is checked by benchmarks/terrain.py
+
+
+def test_land_colours_recolour_the_land():
+    gen = TerrainGenerator()
+    base = {"prompt": "gentle green hills", "seed": 4, "size_px": 129}
+    plain = gen.generate(None, check_params(TerrainParams, base), Context())
+    tinted = gen.generate(None, check_params(TerrainParams, {**base, "colours": "#7a1fa0, #e040c0"}), Context())
+    a = np.asarray(Image.open(io.BytesIO(plain.artifacts[0].data)).convert("RGB")).astype(float)
+    b = np.asarray(Image.open(io.BytesIO(tinted.artifacts[0].data)).convert("RGB")).astype(float)
+    # Purple/pink land: red and blue rise against green compared with the plain palette.
+    assert (b[..., 0] + b[..., 2] - 2 * b[..., 1]).mean() > (a[..., 0] + a[..., 2] - 2 * a[..., 1]).mean() + 40
+    assert tinted.info["settings"]["colours"] == "#7a1fa0, #e040c0"
+    with pytest.raises(ParamError, match="colours"):
+        check_params(TerrainParams, {**base, "colours": "#12zz45"})
