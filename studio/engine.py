@@ -184,7 +184,7 @@ class Studio:
         side = provenance.sidecar(recipe, artifacts)
         artifacts.append(side)
         full_recipe = provenance.read_recipe(side.name, side.data) or recipe
-        if key is not None and self.cache is not None:
+        if key is not None and use_cache and self.cache is not None:
             files = {a.name: a.data for a in artifacts}
             roles = {a.name: a.role for a in artifacts}
             if output.text is not None:

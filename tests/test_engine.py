@@ -111,3 +111,13 @@ def test_parents_are_recorded(studio):
     s, _ = studio
     r = s.generate("echo", s.check("echo", {"prompt": "hi", "seed": 2}), parents=["abc"])
     assert r.recipe["parents"] == ["abc"]
+
+
+def test_use_cache_false_neither_reads_nor_writes(studio):
+    s, gen = studio
+    p = s.check("echo", {"prompt": "hi", "seed": 9})
+    s.generate("echo", p, use_cache=False)
+    assert s.cache.size_bytes() == 0
+    s.generate("echo", p)
+    assert gen.runs == 2
+    assert not s.generate("echo", p, use_cache=False).from_cache
