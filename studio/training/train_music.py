@@ -10,7 +10,8 @@ Objective: next-token cross-entropy on style-balanced, randomly transposed windo
 control header (style, key, mode, metre, tempo) always in front, so generation can be steered by it.
 AdamW, linear warm-up then cosine decay, gradient clipping, one CPU thread (the machine is shared).
 Checkpoints are written every ``--ckpt-every`` steps, so a stopped run still leaves usable weights; the run
-also stops itself after ``--max-minutes``.
+also stops itself after ``--max-minutes``. ``--init-from`` starts a second stage from saved weights (the
+built-in model's cool-down: a short schedule decaying from a lower peak), recording the first stage's facts.
 """
 
 from __future__ import annotations
@@ -98,7 +99,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     held = Batcher(vocab, split.held_out, args.seq_len, args.seed + 1)
     val_batches = [held.batch(args.batch_size) for _ in range(4)]
 
-    model = GPT2LMHeadModel(model_config(vocab, args.size, args.seq_len))
+    previous: dict[str, Any] | None = None
+    if args.init_from is not None:
+        # a second stage (e.g. a cool-down with a short, decaying schedule) continues from saved weights
+        model = GPT2LMHeadModel.from_pretrained(args.init_from, use_safetensors=True)
+        prev_file = args.init_from / "training.json"
+        previous = json.loads(prev_file.read_text(encoding="utf-8")) if prev_file.is_file() else None
+    else:
+        model = GPT2LMHeadModel(model_config(vocab, args.size, args.seq_len))
     n_params = sum(p.numel() for p in model.parameters())
     log.info("model: %.2fM parameters", n_params / 1e6)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -120,6 +128,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "threads": args.threads,
         "history": [],
     }
+    if previous is not None:
+        info["previous_stage"] = previous
     t0 = time.time()
     step = 0
     model.train()
@@ -172,6 +182,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--ckpt-every", type=int, default=200)
     ap.add_argument("--max-minutes", type=float, default=55.0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init-from", type=Path, default=None, help="start from these saved weights (a second stage)")
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
