@@ -1,0 +1,284 @@
+"""The Image tab: prompt and settings in; a live preview, a gallery of PNGs (recipe inside) and downloads out.
+
+Modes: text-to-image, image-to-image (an init image) and inpainting (paint over the init image in the editor:
+painted = repaint). "Compare built-ins" runs the three built-in models (diffusion, GAN, VAE) on one prompt and
+seed, side by side. The API endpoint ``/image`` takes the params' field names as keywords; ``init_image`` and
+``mask_image`` are files there (``gradio_client.handle_file``), both optional.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import io
+import secrets
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from studio.engine import Result
+from studio.params import SEED_MAX, spec_of
+from studio.services import Services
+from studio.ui.common import api_handler, check_values, run_request, status_line, widget_for
+
+EXAMPLES = ["red apple", "smiling face", "rocket", "heart", "dog"]
+FILE_FIELDS = ("init_image", "mask_image")
+SIZE_FIELDS = ("width", "height")
+BUILTINS = ("emoji-diffusion", "emoji-gan", "emoji-vae")
+MAX_UPLOAD_MB = 20
+
+
+def _images(result: Result) -> list[tuple[str, str]]:
+    seeds = result.recipe.get("info", {}).get("seeds", [])
+    paths = [str(result.paths[a.name]) for a in result.by_role("image")]
+    return [(p, f"seed {s}") for p, s in zip(paths, seeds, strict=False)] or [(p, "") for p in paths]
+
+
+def _outputs_of(result: Result) -> tuple[Any, ...]:
+    files = [str(p) for p in result.paths.values()]
+    return (_images(result), files, result.recipe, status_line(result))
+
+
+def _read_upload(path: str | None, field: str) -> bytes:
+    """Bytes of an uploaded file, refusing huge ones before reading them (the generator checks the rest)."""
+    if not path:
+        return b""
+    p = Path(path)
+    size = p.stat().st_size
+    if size > MAX_UPLOAD_MB * 1024 * 1024:
+        raise gr.Error(f"{field}: the file is {size / 1e6:.0f} MB; at most {MAX_UPLOAD_MB} MB", title="Invalid input")
+    return p.read_bytes()
+
+
+def _editor_files(value: Any) -> tuple[bytes, bytes]:
+    """(init image bytes, mask bytes) from an ImageEditor value: the background, and the painted layers' alpha."""
+    from PIL import Image
+
+    if not isinstance(value, dict) or not value.get("background"):
+        return b"", b""
+    init = _read_upload(_file_path(value["background"]), "init_image")
+    layers = [p for p in (_file_path(v) for v in value.get("layers") or []) if p]
+    if not layers:
+        return init, b""
+    mask: Any = None
+    for path in layers:
+        _read_upload(path, "mask_image")  # size check
+        with Image.open(path) as layer:
+            alpha = layer.convert("RGBA").getchannel("A")
+        mask = alpha if mask is None else Image.fromarray(_max(mask, alpha))
+    if mask is None or mask.getbbox() is None:
+        return init, b""  # nothing painted
+    buf = io.BytesIO()
+    mask.save(buf, format="PNG")
+    return init, buf.getvalue()
+
+
+def _max(a: Any, b: Any) -> Any:
+    import numpy as np
+
+    return np.maximum(np.asarray(a), np.asarray(b.resize(a.size)))
+
+
+def _file_path(value: Any) -> str | None:
+    """A gr.File / image value (a path string, or a dict with "path") as a path."""
+    if isinstance(value, dict):
+        return value.get("path")
+    return str(value) if value else None
+
+
+def _model_choices(services: Services) -> list[tuple[str, str]]:
+    return [(s.display, s.id) for s in services.catalog.models("image")]
+
+
+def build_image_tab(services: Services) -> dict[str, Any]:
+    """Build the tab's components and listeners; returns the handles the app and the history wire to."""
+    params_type = services.studio.params_type("image")
+    names = [f.name for f in dataclasses.fields(params_type)]
+    plain = [n for n in names if n not in FILE_FIELDS]
+    widgets: dict[str, Any] = {}
+    choices = _model_choices(services)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            widgets["prompt"] = widget_for(params_type, "prompt", placeholder="e.g. red apple", lines=2, max_lines=4)
+            widgets["negative_prompt"] = widget_for(params_type, "negative_prompt")
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id="image-generate")
+                stop = gr.Button("Stop", variant="stop", elem_id="image-stop")
+            gr.Examples(EXAMPLES, inputs=[widgets["prompt"]], label="Try")
+            widgets["model"] = gr.Dropdown(
+                choices=choices,
+                value=choices[0][1] if choices else None,
+                label="Model",
+                info="built-in 64×64 models, or a diffusers checkpoint from the HF cache / --model-dir",
+                elem_id="imageparams-model",
+            )
+            widgets["mode"] = gr.Radio(
+                choices=list(spec_of(params_type, "mode").choices or ()),
+                value="txt2img",
+                label="Mode",
+                info="img2img / inpaint: upload a picture below; for inpaint, paint what to redraw",
+                elem_id="imageparams-mode",
+            )
+            editor = gr.ImageEditor(
+                label="Init image (img2img) · paint the mask (inpaint)",
+                type="filepath",
+                sources=("upload", "clipboard"),
+                layers=True,
+                visible=False,
+                elem_id="image-editor",
+                height=320,
+            )
+            widgets["scheduler"] = widget_for(params_type, "scheduler")
+            for n in ("num_steps", "guidance_scale", "num_images", "seed"):
+                widgets[n] = widget_for(params_type, n)
+            with gr.Row():
+                for n in SIZE_FIELDS:
+                    spec = spec_of(params_type, n)
+                    widgets[n] = gr.Number(
+                        value=None,
+                        label=spec.label,
+                        info=spec.info,
+                        precision=0,
+                        minimum=spec.min,
+                        maximum=spec.max,
+                        step=spec.step,
+                        elem_id=f"imageparams-{n}",
+                    )
+            with gr.Accordion("Advanced", open=False):
+                for n in ("strength", "interpolate_seed"):
+                    widgets[n] = widget_for(params_type, n)
+        with gr.Column(scale=3, min_width=320):
+            status = gr.Markdown("", elem_id="image-status")
+            preview = gr.Image(label="Live preview", type="pil", interactive=False, height=160, elem_id="image-preview")
+            gallery = gr.Gallery(
+                label="Images (PNG with the recipe inside)",
+                columns=4,
+                height=380,
+                object_fit="contain",
+                interactive=False,
+                elem_id="image-gallery",
+            )
+            files = gr.File(label="Downloads (PNG, recipe)", file_count="multiple", elem_id="image-files")
+            with gr.Accordion("Recipe", open=False):
+                recipe = gr.JSON(label="Recipe")
+            with gr.Accordion("Compare the built-in models", open=False):
+                gr.Markdown("Diffusion, GAN and VAE on the prompt above, with one seed, side by side.")
+                compare = gr.Button("Compare built-ins", elem_id="image-compare")
+                with gr.Row():
+                    compared = [
+                        gr.Image(label=kind, type="filepath", interactive=False, height=200, elem_id=f"compare-{kind}")
+                        for kind in BUILTINS
+                    ]
+                compare_status = gr.Markdown("", elem_id="image-compare-status")
+    with gr.Row(visible=False):
+        api_inputs = [widget_for(params_type, n, api_only=True) for n in plain]
+        api_files = [gr.File(label=n, visible=False) for n in FILE_FIELDS]
+        api_button = gr.Button(visible=False)
+        compare_button = gr.Button(visible=False)
+
+    outputs = [gallery, files, recipe, status]
+    widgets["mode"].change(
+        lambda mode: gr.ImageEditor(visible=mode != "txt2img"),
+        widgets["mode"],
+        editor,
+        api_visibility="private",
+        queue=False,
+    )
+
+    def run(values: dict[str, Any], progress: gr.Progress) -> Any:
+        params = check_values(services, "image", values)
+        for item in run_request(services, "image", params, progress):
+            if isinstance(item, Result):
+                yield (*_outputs_of(item), gr.skip())
+            elif item.kind == "preview" and item.data is not None:
+                yield (*(gr.skip() for _ in outputs), item.data)
+            else:
+                yield tuple(gr.skip() for _ in range(len(outputs) + 1))  # lets Stop end the handler at the next step
+
+    def ui_body(values: dict[str, Any], editor_value: Any, progress: gr.Progress) -> Any:
+        init, mask = _editor_files(editor_value) if values.get("mode") != "txt2img" else (b"", b"")
+        values["init_image"], values["mask_image"] = init, mask
+        yield from run(values, progress)
+
+    def api_body(values: dict[str, Any], init_file: Any, mask_file: Any, progress: gr.Progress) -> Any:
+        values["init_image"] = _read_upload(_file_path(init_file), "init_image")
+        values["mask_image"] = _read_upload(_file_path(mask_file), "mask_image")
+        for item in run(values, progress):
+            yield item[: len(outputs)]
+
+    def compare_body(values: dict[str, Any], progress: gr.Progress) -> Any:
+        available = {s.id for s in services.catalog.models("image")}
+        seed = values.get("seed")
+        if seed is None or int(seed) < 0:
+            seed = secrets.randbelow(SEED_MAX)  # one seed for all three
+        cells: list[Any] = [None] * len(BUILTINS)
+        notes = []
+        for i, kind in enumerate(BUILTINS):
+            if kind not in available:
+                notes.append(f"{kind}: not installed")
+                continue
+            one = {**values, "model": kind, "seed": int(seed), "num_images": 1, "mode": "txt2img"}
+            one.update(init_image=b"", mask_image=b"", interpolate_seed=-1)
+            params = check_values(services, "image", one)
+            for item in run_request(services, "image", params, progress):
+                if isinstance(item, Result):
+                    cells[i] = _images(item)[0][0]
+                    notes.append(f"{kind}: {item.elapsed_s:.2f} s{' (cache)' if item.from_cache else ''}")
+                    yield (*cells, f"seed {seed} · " + " · ".join(notes))
+                else:
+                    yield tuple(gr.skip() for _ in range(len(BUILTINS) + 1))
+        yield (*cells, f"seed {seed} · " + " · ".join(notes))
+
+    ui_inputs = [*(widgets[n] for n in plain), editor]
+    ui_event = generate.click(
+        api_handler(plain, ui_body, extra=["editor"]),
+        inputs=ui_inputs,
+        outputs=[*outputs, preview],
+        api_visibility="private",
+        concurrency_id="gpu",
+    )
+    submitted = widgets["prompt"].submit(
+        api_handler(plain, ui_body, extra=["editor"]),
+        inputs=ui_inputs,
+        outputs=[*outputs, preview],
+        api_visibility="private",
+        concurrency_id="gpu",
+    )
+    compared_event = compare.click(
+        api_handler(plain, compare_body),
+        inputs=[widgets[n] for n in plain],
+        outputs=[*compared, compare_status],
+        api_visibility="private",
+        concurrency_id="gpu",
+    )
+    api_event = api_button.click(
+        _optional_files(api_handler(plain, api_body, extra=list(FILE_FIELDS))),
+        inputs=[*api_inputs, *api_files],
+        outputs=outputs,
+        api_name="image",
+        concurrency_id="gpu",
+    )
+    api_compare = compare_button.click(
+        api_handler(plain, compare_body),
+        inputs=api_inputs,
+        outputs=[*compared, compare_status],
+        api_name="image_compare",
+        concurrency_id="gpu",
+    )
+    stop.click(None, cancels=[ui_event, submitted, compared_event, api_event, api_compare], api_visibility="private")
+    return {
+        "prompt": widgets["prompt"],
+        "widgets": dict(widgets),
+        "recipe": recipe,
+        "generate": generate,
+        "events": [ui_event, submitted, compared_event, api_event, api_compare],
+    }
+
+
+def _optional_files(handler: Any) -> Any:
+    """Give the file parameters a default of None, so API clients may leave them out (Gradio reads the signature)."""
+    sig = inspect.signature(handler)
+    params = [p.replace(default=None) if p.name in FILE_FIELDS else p for p in sig.parameters.values()]
+    handler.__signature__ = sig.replace(parameters=params)
+    return handler
