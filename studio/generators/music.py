@@ -127,7 +127,7 @@ def weights_hash(folder: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(folder.glob("*.safetensors")):
         with p.open("rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            while block := fh.read(1 << 20):
                 h.update(block)
     return h.hexdigest()[:16]
 

@@ -143,45 +143,67 @@ def reverb(x: np.ndarray, sr: int, wet: float) -> np.ndarray:
     out = []
     for spread in (0.0, 0.0013):  # the right channel's delays are a little longer
         combs = [int((d + spread) * sr) for d in (0.0297, 0.0371, 0.0411, 0.0437)]
-        acc = sum(_comb(x, d, 0.78) for d in combs) / 4
+        acc = np.sum([_comb(x, d, 0.78) for d in combs], axis=0) / 4
         for d in (0.0125, 0.0089):  # long enough that the blockwise loop stays short
             acc = _allpass(acc, int((d + spread / 3) * sr), 0.6)
         out.append((1 - wet) * x + wet * acc)
     return np.stack(out)
 
 
+def _note_wave(
+    voice: Voice,
+    tables: dict[int, np.ndarray],
+    bright: dict[int, np.ndarray] | None,
+    pitch: int,
+    n: int,
+    dur_s: float,
+    sr: int,
+) -> np.ndarray:
+    """One note at unit gain with its envelope: ``n`` samples (the sounding part plus the release)."""
+    t = np.arange(n, dtype=np.float32) / sr
+    freq = 440.0 * 2 ** ((pitch - 69) / 12)
+    if voice.vibrato_hz:
+        # vibrato fades in after 0.2 s, as a player's would
+        depth = voice.vibrato_depth * np.minimum(1.0, np.maximum(t - 0.2, 0) / 0.3)
+        phase = freq * t + freq * depth * np.sin(2 * np.pi * voice.vibrato_hz * t) / (2 * np.pi * voice.vibrato_hz)
+    else:
+        phase = freq * t
+    idx = ((phase * TABLE_SIZE) % TABLE_SIZE).astype(np.int32)
+    wave = _band(tables, pitch)[idx]
+    if bright is not None:
+        mix = np.exp(-t / voice.bright_s)
+        wave = wave + (_band(bright, pitch)[idx] - wave) * mix
+    if voice.detune:
+        idx2 = ((phase * (1 + voice.detune) * TABLE_SIZE) % TABLE_SIZE).astype(np.int32)
+        wave = 0.6 * wave + 0.4 * _band(tables, pitch)[idx2]
+    return (wave * _envelope(voice, t, dur_s)).astype(np.float32)
+
+
 def render_notes(notes: list[SynthNote], instrument: str, sr: int = SAMPLE_RATE, wet: float = 0.22) -> np.ndarray:
-    """Render ``notes`` with the built-in synthesiser; returns float32 (n, 2) in [-1, 1]."""
+    """Render ``notes`` with the built-in synthesiser; returns float32 (n, 2) in [-1, 1].
+
+    Tunes repeat their (pitch, length) pairs a lot, so each distinct pair is synthesised once per call and
+    reused at each note's own gain.
+    """
     voice = VOICES[instrument]
     end_s = max((n.start_s + n.dur_s for n in notes), default=0.0) + voice.release_s + 0.5
     out = np.zeros(int(end_s * sr) + 1, dtype=np.float32)
     tables = _tables(voice.harmonics, sr)
     bright_tables = _tables(voice.bright, sr) if voice.bright else None
+    rendered: dict[tuple[int, int], np.ndarray] = {}
     for note in notes:
         n = int((note.dur_s + voice.release_s) * sr)
         if n <= 0:
             continue
-        t = np.arange(n, dtype=np.float32) / sr
-        freq = 440.0 * 2 ** ((note.pitch - 69) / 12)
-        if voice.vibrato_hz:
-            # vibrato fades in after 0.2 s, as a player's would
-            depth = voice.vibrato_depth * np.minimum(1.0, np.maximum(t - 0.2, 0) / 0.3)
-            phase = freq * t + freq * depth * np.sin(2 * np.pi * voice.vibrato_hz * t) / (2 * np.pi * voice.vibrato_hz)
-        else:
-            phase = freq * t
-        idx = ((phase * TABLE_SIZE) % TABLE_SIZE).astype(np.int32)
-        wave = _band(tables, note.pitch)[idx]
-        if bright_tables is not None:
-            mix = np.exp(-t / voice.bright_s)
-            wave = wave + (_band(bright_tables, note.pitch)[idx] - wave) * mix
-        if voice.detune:
-            idx2 = ((phase * (1 + voice.detune) * TABLE_SIZE) % TABLE_SIZE).astype(np.int32)
-            wave = 0.6 * wave + 0.4 * _band(tables, note.pitch)[idx2]
+        key = (note.pitch, int(note.dur_s * sr))
+        if key not in rendered:
+            rendered[key] = _note_wave(voice, tables, bright_tables, note.pitch, n, note.dur_s, sr)
+        wave = rendered[key]
         # low notes are quieter on most instruments' tables; a mild tilt keeps the bass from booming
         gain = note.velocity * (0.8 if note.pitch < 48 else 1.0)
         start = int(note.start_s * sr)
         seg = out[start : start + n]
-        seg += (gain * wave * _envelope(voice, t, note.dur_s))[: len(seg)].astype(np.float32)
+        seg += gain * wave[: len(seg)]
     stereo = reverb(out, sr, wet)
     peak = float(np.abs(stereo).max())
     if peak > 0:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from studio.generators.music_tokens import TICKS_PER_QUARTER
 
@@ -117,11 +118,11 @@ def infer_key(notes: list[tuple[int, int, int]]) -> tuple[int, str]:
     return tonic, "minor" if weight[(tonic + 3) % 12] > weight[(tonic + 4) % 12] else "major"
 
 
-def score_to_piece(score: object, source: str, title: str, style: str, tempo: str) -> Piece | None:
+def score_to_piece(score: Any, source: str, title: str, style: str, tempo: str) -> Piece | None:
     """Turn a parsed music21 score into a ``Piece``; None when it has no usable metre or notes."""
     from music21 import meter
 
-    ts = score.recurse().getElementsByClass(meter.TimeSignature).first()  # type: ignore[attr-defined]
+    ts = score.recurse().getElementsByClass(meter.TimeSignature).first()
     if ts is None:
         return None
     # Old notations (4/2, 3/1) are re-barred in shorter note values (4/4, 3/2): the same music at twice the tempo.
@@ -131,7 +132,7 @@ def score_to_piece(score: object, source: str, title: str, style: str, tempo: st
     bar_ticks = round(num * 4 / den * TICKS_PER_QUARTER)
     if bar_ticks <= 0 or bar_ticks > 6 * TICKS_PER_QUARTER:
         return None
-    stripped = score.stripTies(inPlace=True) or score  # type: ignore[attr-defined]
+    stripped = score.stripTies(inPlace=True) or score
     parts = list(stripped.parts) or [stripped]
     measures = list(parts[0].getElementsByClass("Measure"))
     first_len = round(measures[0].duration.quarterLength * scale * TICKS_PER_QUARTER) if measures else bar_ticks

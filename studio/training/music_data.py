@@ -46,7 +46,8 @@ def usable(piece: Piece) -> bool:
 
 def split_pieces(pieces: Sequence[Piece], held_out_percent: int = 4) -> Split:
     """Deterministic split by a hash of source and title (so re-parsing keeps the same split)."""
-    train, held = [], []
+    train: list[Piece] = []
+    held: list[Piece] = []
     for i, p in enumerate(pieces):
         if not usable(p):
             continue
