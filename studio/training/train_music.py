@@ -147,7 +147,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             log.info(
                 "step %d loss %.4f lr %.2e %.1f s/step",
                 step,
-                float(loss),
+                loss.item(),
                 opt.param_groups[0]["lr"],
                 elapsed / (step + 1),
             )
