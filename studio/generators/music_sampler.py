@@ -179,7 +179,8 @@ def sample_bars(
         mask.fill_(float("-inf"))
         for lo, hi in grammar.allowed():
             mask[lo:hi] = 0.0
-        nxt = pick(logits.float() + mask, settings, generator)
+        # sampling happens on the CPU (191 logits), where the request's generator lives, whatever the model's device
+        nxt = pick(logits.float().cpu() + mask, settings, generator)
         if nxt == vocab.bar and grammar.bars + 1 > target:
             break
         ids.append(nxt)

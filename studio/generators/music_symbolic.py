@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,8 +118,15 @@ def render_audio(notes: list[Note], midi: bytes, c: Resolved, bar_ticks: int, re
         raise ParamError("renderer", "fluidsynth and a General MIDI soundfont are not installed here")
     if renderer in ("auto", "fluidsynth") and fluidsynth_available():
         try:
-            return render_fluidsynth(midi), "fluidsynth"
-        except (RuntimeError, OSError) as exc:
+            audio = render_fluidsynth(midi)
+            # fluidsynth renders every voice's whole release; keep 1.5 s after the last note, faded out
+            end = max(n.onset + n.duration for n in notes) * 60.0 / c.quarter_bpm / TICKS_PER_QUARTER
+            keep = min(len(audio), int((end + 1.5) * SAMPLE_RATE))
+            audio = audio[:keep].copy()
+            fade = min(keep, int(0.3 * SAMPLE_RATE))
+            audio[keep - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+            return audio, "fluidsynth"
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
             if renderer == "fluidsynth":
                 raise
             log.warning("fluidsynth failed, using the built-in synthesiser: %s", exc)

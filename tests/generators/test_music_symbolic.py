@@ -174,3 +174,17 @@ def test_recognise(tmp_path: Path, tiny: tuple[MusicGenerator, object]) -> None:
     assert recognise_music(tmp_path) is None
     (tmp_path / "config.json").write_text('{"model_type": "musicgen"}')
     assert recognise_music(tmp_path) == "musicgen"
+
+
+@pytest.mark.parametrize("renderer", ["builtin", "fluidsynth"])
+def test_renderers(tiny: tuple[MusicGenerator, object], renderer: str) -> None:
+    from studio.generators.music_synth import fluidsynth_available
+
+    if renderer == "fluidsynth" and not fluidsynth_available():
+        with pytest.raises(ParamError, match="renderer"):
+            run(tiny, prompt="folk tune on the piano", renderer=renderer)
+        return
+    out = run(tiny, prompt="folk tune on the piano", renderer=renderer, duration_s=5.0)
+    audio, sr = sf.read(io.BytesIO(out.artifacts[0].data))
+    assert out.info["synthesiser"] == renderer and np.abs(audio).max() > 0.1
+    assert len(audio) / sr < 5.0 + 4.0  # a bar of rounding and a short release tail
