@@ -156,7 +156,7 @@ class ImageGenerator:
         folder = Path(spec.path)
         kind = spec.kind or recognise(folder) or ""
         compute = str(device or "cpu")
-        builtin = {
+        builtin: dict[str, Any] = {
             "emoji-diffusion": emoji_pipeline.EmojiDiffusionPipeline,
             "emoji-gan": emoji_pipeline.EmojiGANPipeline,
             "emoji-vae": emoji_pipeline.EmojiVAEPipeline,

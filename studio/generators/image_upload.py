@@ -37,6 +37,7 @@ def open_checked(field: str, data: bytes) -> Any:
         raise ParamError(field, f"is {len(data) / 1e6:.1f} MB; uploads of at most {limit} MB are allowed")
     if not data:
         raise ParamError(field, "is empty")
+    im: Any
     try:
         im = Image.open(io.BytesIO(bytes(data)), formats=FORMATS)
     except Image.DecompressionBombError:

@@ -65,7 +65,8 @@ def load_pipelines(assets: Path) -> dict[str, Any]:
     from studio.generators.emoji_pipeline import EmojiDiffusionPipeline, EmojiGANPipeline, EmojiVAEPipeline
 
     pipes: dict[str, Any] = {}
-    for name, cls in zip(MODELS, (EmojiDiffusionPipeline, EmojiGANPipeline, EmojiVAEPipeline), strict=True):
+    classes: tuple[Any, ...] = (EmojiDiffusionPipeline, EmojiGANPipeline, EmojiVAEPipeline)
+    for name, cls in zip(MODELS, classes, strict=True):
         if not (assets / name / "model_index.json").is_file():
             log.warning("%s not found under %s; skipped", name, assets)
             continue
@@ -140,14 +141,14 @@ def evaluate(pipes: dict[str, Any], prompts: list[str], data: Any, encoder: Any,
     """Adherence of every pipeline on ``prompts``."""
     prompt_emb = encoder.encode(prompts).numpy()
     bank = features(data.images)
-    results = {}
+    results: dict[str, dict[str, Any]] = {}
     for name, pipe in pipes.items():
         pictures, asked = [], []
         for i, prompt in enumerate(prompts):
             pictures.append(draw(pipe, prompt, SEEDS, steps, guidance))
             asked += [i] * len(SEEDS)
         idx = nearest(features(np.concatenate(pictures)), bank)
-        results[name] = adherence(prompt_emb, data.embeddings[idx], np.asarray(asked))
+        results[name] = dict(adherence(prompt_emb, data.embeddings[idx], np.asarray(asked)))
         results[name]["examples"] = {
             prompts[i]: data.captions[idx[i * len(SEEDS)]] for i in range(min(6, len(prompts)))
         }

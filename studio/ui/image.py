@@ -142,7 +142,7 @@ def build_image_tab(services: Services) -> dict[str, Any]:
                         precision=0,
                         minimum=spec.min,
                         maximum=spec.max,
-                        step=spec.step,
+                        step=spec.step or 8,
                         elem_id=f"imageparams-{n}",
                     )
             with gr.Accordion("Advanced", open=False):
