@@ -252,3 +252,19 @@ def test_auto_placement_leaves_an_oversized_model_on_the_cpu():
         assert next(model.parameters()).device.type == "cpu"
         assert memory.tier_of("big") == "cpu"
     assert ImageGenerator.place_on_device == "auto"
+
+
+def test_sdxl_layout(tmp_path: Path):
+    from tests.generators.image_helpers import save_tiny_sdxl
+
+    folder = save_tiny_sdxl(tmp_path / "tiny-sdxl")
+    assert recognise(folder) == "sdxl"
+    gen = ImageGenerator()
+    spec = Catalog({"image": gen}, model_dirs=[folder], hf_cache=tmp_path / "none").get("image", "tiny-sdxl")
+    pipe = gen.load(spec, "cpu", None)
+    rec = Recorder()
+    out = gen.generate(pipe, params(num_steps=3, scheduler="DPM++ 2M Karras"), Context(rec))
+    assert Image.open(io.BytesIO(out.artifacts[0].data)).size == (64, 64)
+    assert len(rec.kinds("progress")) == 3
+    out = gen.generate(pipe, params(mode="img2img", init_image=png(), strength=0.6, num_steps=5), Context())
+    assert len(out.artifacts) == 1
