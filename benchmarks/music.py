@@ -5,8 +5,9 @@
 
 Part 1 (``builtin_realtime``): the built-in symbolic model through ``Studio.generate`` (validation, memory
 manager, sampling, MIDI, synthesis, WAV, piano roll, provenance, cache write; the cache read is skipped), 30 s
-pieces for the example prompts. Reported: seconds of audio per second of wall time (target >= 20x on 2 CPU
-cores), with the sampling share. Part 2 (``musicgen_overhead``): MusicGen through the studio against the plain
+pieces for the example prompts, with the numpy synthesiser (the default without system packages) and, where
+installed, fluidsynth. Reported: seconds of audio per second of wall time (target >= 20x on 2 CPU cores), with
+the sampling share. Part 2 (``musicgen_overhead``): MusicGen through the studio against the plain
 ``processor`` + ``model.generate`` + EnCodec decode on the same tiny MusicGen built from a config (weights random,
 so the audio is noise; the point is the wrapper's cost), interleaved runs, median ratio (target <= 1.05).
 Part 3: a repeated /music request (served from the result cache) against Gradio's floor.
@@ -35,8 +36,10 @@ def _studio(cache_dir: Path, model_dirs: tuple[Path, ...] = ()) -> Any:
     return build_services(Settings(cache_dir=cache_dir, model_dirs=model_dirs)).studio
 
 
-def builtin_realtime(threads: int, repeat: int, duration_s: float = 30.0) -> list[dict[str, Any]]:
-    """Part 1: rows of {prompt, threads, audio_s, wall_s, x_realtime, sample_share}."""
+def builtin_realtime(
+    threads: int, repeat: int, duration_s: float = 30.0, renderer: str = "builtin"
+) -> list[dict[str, Any]]:
+    """Part 1: rows of {prompt, threads, renderer, audio_s, wall_s, x_realtime, sample_share}."""
     import torch
 
     from studio.params import check_params
@@ -46,12 +49,13 @@ def builtin_realtime(threads: int, repeat: int, duration_s: float = 30.0) -> lis
     cls = studio.params_type("music")
     studio.generate("music", check_params(cls, {"prompt": "warm up", "seed": 1, "duration_s": 5}), use_cache=False)
     rows = []
-    print(f"\nbuilt-in model, {duration_s:.0f} s pieces, {threads} thread(s)")
+    print(f"\nbuilt-in model, {duration_s:.0f} s pieces, {threads} thread(s), {renderer} synthesiser")
     print(f"  {'prompt':32s} {'audio s':>8s} {'wall s':>7s} {'x real':>7s} {'sampling':>9s}")
     for prompt in PROMPTS:
         runs = []
         for seed in range(repeat):
-            params = check_params(cls, {"prompt": prompt, "seed": 100 + seed, "duration_s": duration_s})
+            values = {"prompt": prompt, "seed": 100 + seed, "duration_s": duration_s, "renderer": renderer}
+            params = check_params(cls, values)
             t = time.perf_counter()
             res = studio.generate("music", params, use_cache=False)
             wall = time.perf_counter() - t
@@ -139,8 +143,12 @@ def main() -> None:
     ap.add_argument("--json", help="write the measurements to this file")
     args = ap.parse_args()
     results: dict[str, Any] = {"builtin": [], "musicgen": []}
+    from studio.generators.music_synth import fluidsynth_available
+
+    renderers = ["builtin", "fluidsynth"] if fluidsynth_available() else ["builtin"]
     for threads in args.threads:
-        results["builtin"] += builtin_realtime(threads, args.repeat, args.duration)
+        for renderer in renderers:
+            results["builtin"] += builtin_realtime(threads, args.repeat, args.duration, renderer)
     if not args.skip_musicgen:
         for threads in args.threads:
             results["musicgen"].append(musicgen_overhead(threads, max(args.repeat, 5)))

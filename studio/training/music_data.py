@@ -106,15 +106,17 @@ class Batcher:
         group = self.by_style[style]
         piece = group[int(self.rng.integers(len(group)))]
         shift = int(self.rng.choice(legal_shifts(piece)))
-        return window(self.vocab, encode_piece(self.vocab, piece, shift), self.seq_len + 1, self.rng)
+        return window(self.vocab, encode_piece(self.vocab, piece, shift), self.seq_len, self.rng)
 
     def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(inputs, labels)``, each (B, T); padding is PAD in inputs and -100 in labels."""
+        """``(inputs, labels)``, each (B, T); padding is PAD in inputs and -100 in labels.
+
+        Labels are the inputs themselves: transformers' causal-LM loss shifts them by one inside the model.
+        """
         inputs = np.full((size, self.seq_len), self.vocab.pad, dtype=np.int64)
         labels = np.full((size, self.seq_len), -100, dtype=np.int64)
         for b in range(size):
             ids = self.sample_ids()
-            n = len(ids) - 1
-            inputs[b, :n] = ids[:-1]
-            labels[b, :n] = ids[1:]
+            inputs[b, : len(ids)] = ids
+            labels[b, : len(ids)] = ids
         return inputs, labels
