@@ -53,9 +53,9 @@ class GPT2Decoder:
         self.pos = 0
 
     def _ln(self, x: Any, wb: tuple[Any, Any]) -> Any:
-        import torch.nn.functional as F
+        import torch
 
-        return F.layer_norm(x, (self.d,), wb[0], wb[1], self.eps)
+        return torch.layer_norm(x, (self.d,), wb[0], wb[1], self.eps)
 
     def _mlp(self, h: Any, fc: tuple[Any, Any], proj: tuple[Any, Any]) -> Any:
         import torch
