@@ -12,6 +12,7 @@ from studio import __version__
 from studio.services import Services
 from studio.ui.history import build_history, load_gallery
 from studio.ui.models_panel import build_models_panel
+from studio.ui.send import wire_sends
 from studio.ui.sweep import build_sweep
 
 log = logging.getLogger(__name__)
@@ -49,16 +50,18 @@ CSS = """
 def build_app(services: Services) -> gr.Blocks:
     """The studio's Blocks: one tab per modality that has a generator, then the footer."""
     handles: dict[str, dict[str, Any]] = {}
+    tab_blocks: dict[str, Any] = {}
     with gr.Blocks(title="Studio", analytics_enabled=False) as demo:
         gr.Markdown("# Studio\nText, images, music and landscapes, generated on this machine.")
         with gr.Tabs(elem_id="studio-tabs") as tabs:
             for title, modality, module, builder in TABS:
                 if modality not in services.studio.generators:
                     continue
-                with gr.Tab(title, id=modality, elem_id=f"tab-{modality}"):
+                with gr.Tab(title, id=modality, elem_id=f"tab-{modality}") as tab_blocks[modality]:
                     build = getattr(importlib.import_module(module), builder)
                     handles[modality] = build(services) or {}
                     build_sweep(services, modality, handles[modality])
+        wire_sends(handles, tab_blocks, tabs)
         hist = build_history(services, handles, tabs)
         build_models_panel(services)
         gr.Markdown(FOOTER, elem_id="studio-footer")

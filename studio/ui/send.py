@@ -1,0 +1,90 @@
+"""Cross-tab "send to": one tab's output becomes another tab's input, and the recipe records where it came from.
+
+- Terrain → Image: the hillshaded render becomes the init image of image-to-image.
+- Image → Terrain: the image's dominant colours become the terrain's land colours.
+- Text → Image / Music / Terrain: the prompt helper's text becomes that tab's prompt (wired by the Text tab's
+  ``send_prompt`` handle).
+
+Each send also puts the source's recipe id into the target tab's ``parents`` state, which its next run passes to the
+engine, so the new recipe lists its parent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+
+def dominant_colours(path: str | Path, k: int = 5) -> str:
+    """The image's ``k`` most common colours as "#rrggbb, ...", darkest first (low ground to high)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        rgb = img.convert("RGB")
+        rgb.thumbnail((128, 128))
+        small = rgb.quantize(colors=k, method=Image.Quantize.MEDIANCUT)
+    palette = small.getpalette() or []
+    counts = sorted(small.getcolors() or [], reverse=True)
+    colours = []
+    for _, idx in counts[:k]:
+        r, g, b = palette[3 * idx : 3 * idx + 3]
+        colours.append((0.2126 * r + 0.7152 * g + 0.0722 * b, f"#{r:02x}{g:02x}{b:02x}"))
+    return ", ".join(c for _, c in sorted(colours))
+
+
+def _recipe_id(recipe: Any) -> list[str]:
+    return [recipe["id"]] if isinstance(recipe, dict) and recipe.get("id") else []
+
+
+def _first_gallery_image(value: Any) -> str | None:
+    """The path of the first picture in a Gallery's value (pairs of path and caption, or file dicts)."""
+    for item in value or []:
+        if isinstance(item, (list, tuple)):
+            item = item[0] if item else None
+        if isinstance(item, dict):
+            item = (item.get("image") or {}).get("path") or item.get("path")
+        if isinstance(item, str) and item:
+            return item
+    return None
+
+
+def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], tabs: gr.Tabs) -> None:
+    """Add the "send to" buttons to the tabs that have both ends, and their listeners."""
+    terrain, image = handles.get("terrain"), handles.get("image")
+    if terrain and image and image.get("editor") is not None and terrain.get("preview") is not None:
+        with tab_blocks["terrain"]:
+            to_image = gr.Button("Send render to Image (img2img)", size="sm", elem_id="terrain-send-image")
+
+        def terrain_to_image(preview: str | None, recipe: Any) -> tuple[Any, ...]:
+            if not preview:
+                raise gr.Error("Generate a terrain first, then send its render.")
+            editor = {"background": preview, "layers": [], "composite": preview}
+            return gr.Tabs(selected="image"), editor, "img2img", _recipe_id(recipe)
+
+        to_image.click(
+            terrain_to_image,
+            [terrain["preview"], terrain["recipe"]],
+            [tabs, image["editor"], image["widgets"]["mode"], image["parents"]],
+            api_visibility="private",
+            queue=False,
+        )
+
+    if terrain and image and image.get("gallery") is not None and "colours" in terrain.get("widgets", {}):
+        with tab_blocks["image"]:
+            to_terrain = gr.Button("Send colours to Terrain", size="sm", elem_id="image-send-terrain")
+
+        def image_to_terrain(gallery: Any, recipe: Any) -> tuple[Any, ...]:
+            path = _first_gallery_image(gallery)
+            if not path:
+                raise gr.Error("Generate an image first, then send its colours.")
+            return gr.Tabs(selected="terrain"), dominant_colours(path), _recipe_id(recipe)
+
+        to_terrain.click(
+            image_to_terrain,
+            [image["gallery"], image["recipe"]],
+            [tabs, terrain["widgets"]["colours"], terrain["parents"]],
+            api_visibility="private",
+            queue=False,
+        )
