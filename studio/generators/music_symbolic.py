@@ -138,6 +138,8 @@ def generate_symbolic(sm: SymbolicModel, params: Any, ctx: Context) -> Output:
     import torch
 
     t0 = time.perf_counter()
+    if params.melody_audio:
+        raise ParamError("melody_audio", "the built-in model does not take a melody; pick a MusicGen melody checkpoint")
     seed = int(params.seed)
     plan = plan_piece(params, seed)
     c = plan.controls

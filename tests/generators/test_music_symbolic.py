@@ -162,6 +162,11 @@ def test_malformed_midi_is_a_clear_error(tiny: tuple[MusicGenerator, object]) ->
         run(tiny, prompt="folk", extend_from=b"MThd garbage")
 
 
+def test_melody_upload_is_refused_by_the_symbolic_model(tiny: tuple[MusicGenerator, object]) -> None:
+    with pytest.raises(ParamError, match="melody_audio"):
+        run(tiny, prompt="folk", melody_audio=b"RIFF....WAVE")
+
+
 def test_too_many_bars_is_a_clear_error(tiny: tuple[MusicGenerator, object]) -> None:
     with pytest.raises(ParamError, match="duration_s"):
         run(tiny, prompt="fast reel", duration_s=300.0, tempo_bpm=300, metre="2/4")
