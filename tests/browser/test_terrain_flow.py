@@ -50,3 +50,26 @@ def test_terrain_generate_download_and_history_reload(page, tmp_path):
     # Running the restored settings again is served from the cache.
     page.locator("#terrain-generate").click()
     page.wait_for_function("document.querySelector('#terrain-status').innerText.includes('From cache')")
+
+
+def test_each_visitor_sees_only_their_own_history(browser, studio_url):
+    visitors = []
+    for _ in range(2):
+        ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+        pg = ctx.new_page()
+        pg.set_default_timeout(120_000)
+        pg.goto(studio_url)
+        pg.wait_for_selector("#studio-tabs")
+        visitors.append((ctx, pg))
+    (ctx_a, a), (ctx_b, b) = visitors
+    generate_terrain(a, "desert canyon")
+    a.wait_for_selector("#history-gallery img")
+    b.reload()
+    b.wait_for_selector("#studio-tabs")
+    b.wait_for_timeout(1500)
+    assert b.locator("#history-gallery img").count() == 0
+    # B's own settings are untouched by A's run.
+    open_tab(b, "Terrain")
+    assert b.locator("#terrainparams-prompt textarea").input_value() == ""
+    ctx_a.close()
+    ctx_b.close()
