@@ -12,8 +12,10 @@ def make_generators(settings: Settings) -> dict[str, Any]:
     from studio.generators.image import ImageGenerator
     from studio.generators.music import MusicGenerator
     from studio.generators.terrain import TerrainGenerator
+    from studio.generators.text import TextGenerator
 
     generators: dict[str, Any] = {"terrain": TerrainGenerator()}
+    generators["text"] = TextGenerator(settings.converted_dir)
     generators["music"] = MusicGenerator(settings.assets_dir)
     generators["image"] = ImageGenerator(settings.assets_dir)
     return generators

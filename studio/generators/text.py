@@ -68,7 +68,7 @@ class TextParams:
     )
     preset: str = param("assistant", choices=PRESET_NAMES, label="Preset")
     max_new_tokens: int = param(256, min=1, max=2048, step=1, label="Max new tokens")
-    temperature: float = param(0.3, min=0.0, max=2.0, step=0.05, label="Temperature", info="0 = greedy")
+    temperature: float = param(0.2, min=0.0, max=2.0, step=0.05, label="Temperature", info="0 = greedy")
     top_p: float = param(0.9, min=0.01, max=1.0, step=0.01, label="Top-p", info="1 = off", advanced=True)
     top_k: int = param(50, min=0, max=1000, step=1, label="Top-k", info="0 = off", advanced=True)
     repetition_penalty: float = param(

@@ -52,6 +52,9 @@ def _first_gallery_image(value: Any) -> str | None:
 
 def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], tabs: gr.Tabs) -> None:
     """Add the "send to" buttons to the tabs that have both ends, and their listeners."""
+    text = handles.get("text")
+    if text and callable(text.get("send_prompt")):
+        text["send_prompt"](handles, tabs)  # prompt helper → Image / Music / Terrain prompt boxes
     terrain, image = handles.get("terrain"), handles.get("image")
     if terrain and image and image.get("editor") is not None and terrain.get("preview") is not None:
         with tab_blocks["terrain"]:

@@ -1,0 +1,84 @@
+"""The Text tab in a real browser, on a tiny Llama from --model-dir: chat turns, per-session history, stop, the
+prompt helper sending to the Terrain tab, the Markdown download."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.app.conftest import start_server
+from tests.browser.conftest import open_tab
+from tests.generators.text_helpers import save_tiny_llama
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def text_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("text-browser")
+    save_tiny_llama(tmp / "models" / "tiny-llama")
+    proc, url = start_server(tmp, "--model-dir", str(tmp / "models"))
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _page(browser, url):
+    context = browser.new_context(viewport={"width": 1366, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.wait_for_selector("#studio-tabs")
+    open_tab(page, "Text")
+    page.wait_for_selector("#text-generate")
+    return context, page
+
+
+def _pick(page, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_chat_is_per_session_and_the_helper_sends_to_terrain(browser, text_url):
+    ctx_a, a = _page(browser, text_url)
+    ctx_b, b = _page(browser, text_url)
+    try:
+        _pick(a, "textparams-model", "tiny-llama (local folder)")
+        a.locator("#textparams-max_new_tokens input[type=number]").first.fill("8")
+        a.locator("#textparams-prompt textarea").first.fill("first question")
+        a.click("#text-generate")
+        a.wait_for_selector("#text-status:has-text('recipe')")
+        a.locator("#textparams-prompt textarea").first.fill("second question")
+        a.click("#text-generate")
+        a.wait_for_function("document.querySelector('#text-chat').innerText.includes('second question')")
+        a.wait_for_function(
+            "document.querySelector('#text-status').innerText.includes('recipe') && "
+            "!document.querySelector('#text-generate').disabled"
+        )
+        chat_a = a.locator("#text-chat").inner_text()
+        assert "first question" in chat_a and "second question" in chat_a
+        # The other browser session has its own, empty chat.
+        assert "first question" not in b.locator("#text-chat").inner_text()
+        with a.expect_download() as dl:
+            a.locator("#text-download a").first.click()
+        body = Path(dl.value.path()).read_text(encoding="utf-8")
+        assert "second question" in body and "studio-recipe" in body
+
+        _pick(a, "textparams-preset", "terrain-prompt")
+        a.wait_for_selector("#text-send-terrain", state="visible")
+        a.locator("#textparams-prompt textarea").first.fill("a place to ski")
+        a.click("#text-generate")
+        a.wait_for_function("document.querySelector('#text-output textarea').value.length > 0")
+        helper = a.locator("#text-output textarea").input_value()
+        a.click("#text-send-terrain")
+        a.wait_for_selector("#terrain-generate", state="visible")
+        assert a.locator("#terrainparams-prompt textarea").first.input_value() == helper.strip()
+    finally:
+        ctx_a.close()
+        ctx_b.close()
