@@ -101,12 +101,19 @@ def _run_facts(folder: Path, names: str) -> list[str]:
         path = folder / rel
         if not path.is_file():
             continue
-        facts: dict[str, Any] = json.loads(path.read_text())
-        losses = ", ".join(f"{k} {v:g}" for k, v in facts.get("final_losses", {}).items())
-        lines.append(
-            f"- `{rel.split('/')[0]}`: {facts.get('steps_done')} steps in {facts.get('wall_minutes')} min wall on "
-            f"{facts.get('hardware')}; torch {facts.get('torch')}; final losses: {losses}"
-        )
+        facts: dict[str, Any] | None = json.loads(path.read_text())
+        runs = []
+        while facts:  # a continued run records the run it started from
+            runs.append(facts)
+            facts = facts.get("continued_from")
+        for i, run in enumerate(reversed(runs)):
+            losses = ", ".join(f"{k} {v:g}" for k, v in run.get("final_losses", {}).items())
+            label = rel.split("/")[0] + (f" (continued, part {i + 1})" if len(runs) > 1 else "")
+            lines.append(
+                f"- `{label}`: {run.get('steps_done')} steps in {run.get('wall_minutes')} min wall on "
+                f"{run.get('hardware')}; torch {run.get('torch')}; final losses: {losses}; args: "
+                f"`{' '.join(f'--{k} {v}' for k, v in run.get('args', {}).items() if v not in (None, False))}`"
+            )
     return lines
 
 

