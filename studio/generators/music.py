@@ -31,7 +31,7 @@ from studio.params import SEED_MAX, ParamError, param
 log = logging.getLogger(__name__)
 
 KEY_CHOICES: tuple[str, ...] = ("auto", *(f"{k} {m}" for m in MODES for k in KEY_NAMES))
-SYMBOLIC_FORMAT = "studio-remi-v1"
+SYMBOLIC_FORMAT = "studio-remi-v2"
 MUSICGEN_MAX_S = 120.0
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from studio.generators.music_tokens import DURATIONS, HEADER_LEN, PITCH_MAX, PITCH_MIN, Vocab
+from studio.generators.music_tokens import DURATIONS, HEADER_LEN, Vocab
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Grammar:
         self.bar_ticks = bar_ticks
         self.last = vocab.bar  # the caller starts sampling right after a BAR (or the header, see ``feed``)
         self.pos = -1
-        self.last_pitch = PITCH_MAX + 1
+        self.last_pitch = vocab.n_pitch  # index of the last pitch at this onset (chord notes go down)
         self.notes_here = 0
         self.bars = 0
 
@@ -52,11 +52,11 @@ class Grammar:
         v = self.v
         if i == v.bar:
             self.bars += 1
-            self.pos, self.last_pitch, self.notes_here = -1, PITCH_MAX + 1, 0
+            self.pos, self.last_pitch, self.notes_here = -1, v.n_pitch, 0
         elif v.is_pos(i):
-            self.pos, self.last_pitch, self.notes_here = i - v.pos0, PITCH_MAX + 1, 0
+            self.pos, self.last_pitch, self.notes_here = i - v.pos0, v.n_pitch, 0
         elif v.is_pitch(i):
-            self.last_pitch = PITCH_MIN + i - v.pitch0
+            self.last_pitch = i - v.pitch0
             self.notes_here += 1
         self.last = i
 
@@ -64,7 +64,7 @@ class Grammar:
         """Half-open id ranges that may come next."""
         v = self.v
         if v.is_pos(self.last):
-            return [(v.pitch0, v.pitch0 + PITCH_MAX - PITCH_MIN + 1)]
+            return [(v.pitch0, v.pitch0 + v.n_pitch)]
         if v.is_pitch(self.last):
             return [(v.dur0, v.dur0 + len(DURATIONS))]
         if self.last == v.bar or not v.is_dur(self.last):
@@ -73,8 +73,8 @@ class Grammar:
         ranges = [(v.bar, v.bar + 1)]
         if self.pos + 1 < self.bar_ticks:
             ranges.append((v.pos0 + self.pos + 1, v.pos0 + self.bar_ticks))
-        if self.notes_here < MAX_NOTES_PER_ONSET and self.last_pitch > PITCH_MIN:
-            ranges.append((v.pitch0, v.pitch0 + self.last_pitch - PITCH_MIN))
+        if self.notes_here < MAX_NOTES_PER_ONSET and self.last_pitch > 0:
+            ranges.append((v.pitch0, v.pitch0 + self.last_pitch))
         return ranges
 
 

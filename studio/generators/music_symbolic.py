@@ -167,7 +167,7 @@ def generate_symbolic(sm: SymbolicModel, params: Any, ctx: Context) -> Output:
         settings,
         generator,
         on_bar,
-        on_preview=lambda seq: ctx.preview(_preview(vocab, seq, plan.bar_ticks)),
+        on_preview=lambda seq: ctx.preview(_preview(vocab, seq, plan.bar_ticks, c.tonic)),
         preview_every=PREVIEW_EVERY_BARS,
     )
     t_sample = time.perf_counter() - t0
@@ -178,7 +178,7 @@ def generate_symbolic(sm: SymbolicModel, params: Any, ctx: Context) -> Output:
     # audio ends where the duration asked
     notes = list(plan.prior) + [
         Note(n.onset, min(n.duration, end_tick - n.onset), n.pitch)
-        for n in vocab.decode(ids[HEADER_LEN:], plan.bar_ticks)
+        for n in vocab.decode(ids[HEADER_LEN:], plan.bar_ticks, c.tonic)
         if prior_end <= n.onset < end_tick
     ]
     if not notes:
@@ -236,11 +236,11 @@ def generate_symbolic(sm: SymbolicModel, params: Any, ctx: Context) -> Output:
     return Output(artifacts=artifacts, text=None, info=out_info)
 
 
-def _preview(vocab: Vocab, ids: list[int], bar_ticks: int) -> np.ndarray:
+def _preview(vocab: Vocab, ids: list[int], bar_ticks: int, tonic: int) -> np.ndarray:
     """A live piano roll (H, W, 3) of what has been composed so far."""
     import io
 
     from PIL import Image
 
-    png = piano_roll_png(vocab.decode(ids[HEADER_LEN:], bar_ticks), bar_ticks, width=900)
+    png = piano_roll_png(vocab.decode(ids[HEADER_LEN:], bar_ticks, tonic), bar_ticks, width=900)
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))

@@ -61,7 +61,7 @@ def sample_piece(model: Any, vocab: Vocab, c: Controls, bars: int, seed: int) ->
         SampleSettings(temperature=1.0, top_k=40),
         torch.Generator().manual_seed(seed),
     )
-    return vocab.decode(ids[HEADER_LEN:], bar_ticks)
+    return vocab.decode(ids[HEADER_LEN:], bar_ticks, c.tonic)
 
 
 def piece_metrics(notes: list[Note], c: Controls, metre: mm.MetreClassifier) -> dict[str, float]:

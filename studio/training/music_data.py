@@ -2,8 +2,8 @@
 
 Pieces come from ``studio.training.music_corpus`` (parsed once, cached as JSON lines). Every draw picks a
 style (balanced, since the 371 chorales would otherwise be drowned by 8,000 folk tunes), a piece, a random
-transposition (so every key is seen with every style) and, for long pieces, a window that starts on a bar
-line with the header re-attached in front.
+transposition (pitches are written relative to the tonic, so this varies the register and the KEY token, not the
+melody's tokens) and, for long pieces, a window that starts on a bar line with the header re-attached in front.
 """
 
 from __future__ import annotations
@@ -14,14 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studio.generators.music_tokens import (
-    HEADER_LEN,
-    METRES,
-    PITCH_MAX,
-    PITCH_MIN,
-    Controls,
-    Vocab,
-)
+from studio.generators.music_tokens import HEADER_LEN, METRES, REL_MAX, REL_MIN, Controls, Vocab, tonic_ref
 from studio.training.music_corpus import Piece, infer_key
 
 STYLE_WEIGHTS = {"folk": 0.45, "dance": 0.33, "chorale": 0.22}
@@ -36,12 +29,8 @@ class Split:
 
 
 def usable(piece: Piece) -> bool:
-    """Whether the vocabulary can express the piece (known metre, pitches in range)."""
-    if piece.metre not in METRES or not piece.notes:
-        return False
-    lo = min(n[2] for n in piece.notes)
-    hi = max(n[2] for n in piece.notes)
-    return lo >= PITCH_MIN and hi <= PITCH_MAX
+    """Whether the vocabulary can express the piece (known metre, pitches in range in some transposition)."""
+    return piece.metre in METRES and bool(piece.notes) and bool(legal_shifts(piece))
 
 
 def split_pieces(pieces: Sequence[Piece], held_out_percent: int = 4) -> Split:
@@ -69,10 +58,16 @@ def encode_piece(vocab: Vocab, piece: Piece, shift: int = 0) -> list[int]:
 
 
 def legal_shifts(piece: Piece) -> list[int]:
-    """Transpositions in [-6, 5] that keep every pitch inside the vocabulary."""
+    """Transpositions in [-6, 5] that keep every pitch inside the vocabulary's range around the new tonic."""
+    tonic, _ = infer_key(piece.notes)
     lo = min(n[2] for n in piece.notes)
     hi = max(n[2] for n in piece.notes)
-    return [s for s in range(-6, 6) if lo + s >= PITCH_MIN and hi + s <= PITCH_MAX] or [0]
+    out = []
+    for s in range(-6, 6):
+        ref = tonic_ref(tonic + s)
+        if lo + s - ref >= REL_MIN and hi + s - ref <= REL_MAX:
+            out.append(s)
+    return out
 
 
 def window(vocab: Vocab, ids: list[int], length: int, rng: np.random.Generator) -> list[int]:
@@ -105,7 +100,7 @@ class Batcher:
         style = self.styles[int(self.rng.choice(len(self.styles), p=self.weights))]
         group = self.by_style[style]
         piece = group[int(self.rng.integers(len(group)))]
-        shift = int(self.rng.choice(legal_shifts(piece)))
+        shift = int(self.rng.choice(legal_shifts(piece) or [0]))
         return window(self.vocab, encode_piece(self.vocab, piece, shift), self.seq_len, self.rng)
 
     def batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:

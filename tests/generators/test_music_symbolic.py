@@ -100,7 +100,7 @@ def test_every_sample_follows_the_grammar(tiny: tuple[MusicGenerator, object]) -
             assert vocab.is_pitch(cur)
         if vocab.is_pitch(prev):
             assert vocab.is_dur(cur)
-    assert all(n.onset % 36 < 36 for n in vocab.decode(events, 36))
+    assert all(n.onset % 36 < 36 for n in vocab.decode(events, 36, 0))
 
 
 def test_fast_decoder_matches_transformers(tiny: tuple[MusicGenerator, object]) -> None:

@@ -36,7 +36,7 @@ def test_encode_decode_round_trip() -> None:
     notes = [(24, 12, 67), (24, 12, 62), (36, 24, 71), (36, 12, 55), (48, 6, 60), (54, 6, 59), (72, 36, 67)]
     ids = vocab.encode(c, notes)
     assert vocab.controls_of(ids) == c and ids[-1] == vocab.eos
-    back = vocab.decode(ids[HEADER_LEN:], 36)
+    back = vocab.decode(ids[HEADER_LEN:], 36, 7)
     assert sorted((n.onset, n.duration, n.pitch) for n in back) == sorted(notes)
     assert all(d in DURATIONS for _, d, _ in notes)
 
