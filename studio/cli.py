@@ -89,6 +89,8 @@ def _coerce(raw: Any, kind: Any) -> Any:
     """Turn a flag's text into the field's type where it is unambiguous; validation does the rest."""
     if not isinstance(raw, str):
         return raw
+    if kind is bytes:  # file flags (--melody-audio, --extend-from) take a path; validation names a bad one
+        return Path(raw).read_bytes() if Path(raw).is_file() else raw
     if kind is int:
         try:
             return int(raw)

@@ -83,6 +83,8 @@ class MusicParams:
         """Cross-field checks: uploads are bytes of a sane size."""
         for name in ("melody_audio", "extend_from"):
             value = getattr(self, name)
+            if isinstance(value, str):
+                raise ParamError(name, f"must be a file; {value[:80]!r} is not one")
             if not isinstance(value, (bytes, bytearray)):
                 raise ParamError(name, f"must be file bytes, got {type(value).__name__}")
             if len(value) > MAX_UPLOAD_BYTES:
