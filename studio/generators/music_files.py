@@ -155,7 +155,12 @@ def read_audio(data: bytes, field: str, max_seconds: float = MAX_MELODY_SECONDS)
 
 
 def piano_roll_png(notes: list[Note], bar_ticks: int, title: str = "", width: int = 1200) -> bytes:
-    """A piano-roll picture: time left to right, pitch bottom to top, bar lines, notes coloured by velocity."""
+    """A piano-roll picture as PNG bytes (see ``piano_roll_image``)."""
+    return _png(piano_roll_image(notes, bar_ticks, title, width))
+
+
+def piano_roll_image(notes: list[Note], bar_ticks: int, title: str = "", width: int = 1200) -> Any:
+    """A piano-roll PIL image: time left to right, pitch bottom to top, bar lines, notes coloured by velocity."""
     from PIL import Image, ImageDraw
 
     height = 360
@@ -164,7 +169,7 @@ def piano_roll_png(notes: list[Note], bar_ticks: int, title: str = "", width: in
     draw = ImageDraw.Draw(img)
     if not notes:
         draw.text((margin_l, height // 2), "no notes", fill=(90, 90, 90))
-        return _png(img)
+        return img
     end = max(n.onset + n.duration for n in notes)
     lo = min(n.pitch for n in notes) - 2
     hi = max(n.pitch for n in notes) + 2
@@ -191,7 +196,7 @@ def piano_roll_png(notes: list[Note], bar_ticks: int, title: str = "", width: in
         )
     if title:
         draw.text((margin_l, 4), title[:140], fill=(60, 60, 60))
-    return _png(img)
+    return img
 
 
 def _png(img: Any) -> bytes:

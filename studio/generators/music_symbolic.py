@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 
 from studio.generators.base import Artifact, Context, Output
-from studio.generators.music_files import PieceInfo, notes_to_midi, piano_roll_png, read_midi, velocity_of, wav_bytes
+from studio.generators.music_files import (
+    PieceInfo,
+    notes_to_midi,
+    piano_roll_image,
+    piano_roll_png,
+    read_midi,
+    velocity_of,
+    wav_bytes,
+)
 from studio.generators.music_prompt import Resolved, resolve_controls
 from studio.generators.music_sampler import SampleSettings, make_decoder, sample_bars
 from studio.generators.music_synth import (
@@ -238,9 +246,5 @@ def generate_symbolic(sm: SymbolicModel, params: Any, ctx: Context) -> Output:
 
 def _preview(vocab: Vocab, ids: list[int], bar_ticks: int, tonic: int) -> np.ndarray:
     """A live piano roll (H, W, 3) of what has been composed so far."""
-    import io
-
-    from PIL import Image
-
-    png = piano_roll_png(vocab.decode(ids[HEADER_LEN:], bar_ticks, tonic), bar_ticks, width=900)
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    img = piano_roll_image(vocab.decode(ids[HEADER_LEN:], bar_ticks, tonic), bar_ticks, width=900)
+    return np.asarray(img.convert("RGB"))
