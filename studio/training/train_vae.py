@@ -2,11 +2,12 @@
 
 Model (``studio.generators.emoji_nets.EmojiCVAE``): an encoder q(z | x, c) and a decoder p(x | z, c), with
 ``x`` a 16×16×4 latent of the built-in autoencoder (``--vae``; it decodes ``x`` to a 64×64 picture), ``c``
-the caption's MiniLM embedding and ``z`` a 32-d code with a standard normal prior. Objective: the negative
-ELBO, a Gaussian reconstruction term (fixed variance ``--sigma``²) plus the KL divergence of q from the
-prior, with the KL weight warmed up from 0 to 1 over the first fifth of training (so the decoder learns to
-use the caption before the code is squeezed). Sampling draws z ~ N(0, I) from a seed; interpolating z
-between two seeds morphs between two pictures of the same prompt.
+the caption's MiniLM embedding and ``z`` a 32-d code with a learnt conditional prior p(z | c) (a small MLP
+giving a diagonal Gaussian). Objective: the negative ELBO, a Gaussian reconstruction term (fixed variance
+``--sigma``²) plus KL(q(z | x, c) || p(z | c)), with the KL weight warmed up from 0 to 1 over the first fifth
+of training. With a standard normal prior the decoder learnt to ignore the caption (the code carried it all);
+the conditional prior makes the caption choose the code. Sampling draws noise ε from a seed and decodes
+z = μ(c) + σ(c)·ε; interpolating ε between two seeds morphs between two pictures of the same prompt.
 
     python -m studio.training.train_vae --steps 3000 --seed 0 --out assets/models/emoji-vae
 """
@@ -35,11 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     p = base_parser(__doc__.splitlines()[0], steps=3000, out="assets/models/emoji-vae")
     p.add_argument("--vae", type=Path, default=Path("assets/models/emoji-diffusion/vae"))
     p.add_argument("--sigma", type=float, default=0.3, help="std of the Gaussian likelihood of a latent")
+    p.add_argument("--z-dim", type=int, default=32, help="size of the noise code z")
     args = p.parse_args(argv)
     gen = setup(args)
     rng = np.random.default_rng(args.seed)
     lat = load_latents(args.vae, load_dataset(limit=args.limit))
-    model = EmojiCVAE()
+    model = EmojiCVAE(z_dim=args.z_dim)
     ema = EMA(model, decay=0.998)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     run = RunLog("train_vae", vars(args))
@@ -51,7 +53,10 @@ def main(argv: list[str] | None = None) -> None:
         cond = lat.embeddings[idx]
         recon, mean, logvar = model(x, cond, generator=gen)
         nll = ((recon - x) ** 2).sum(dim=(1, 2, 3)).mean() / (2 * args.sigma**2)  # nats per latent, up to a constant
-        kl = (0.5 * (mean**2 + logvar.exp() - 1 - logvar)).sum(1).mean()
+        p_mean, p_logvar = model.prior(cond)
+        # KL(q(z | x, c) || p(z | c)) between diagonal Gaussians.
+        kl = 0.5 * (p_logvar - logvar + (logvar.exp() + (mean - p_mean) ** 2) / p_logvar.exp() - 1)
+        kl = kl.sum(1).mean()
         beta = min(1.0, step / warmup)
         loss = nll + beta * kl
         opt.zero_grad(set_to_none=True)
