@@ -215,6 +215,8 @@ def generate_symbolic(sm: SymbolicModel, params: Any, ctx: Context) -> Output:
             "instrument": c.instrument,
             "prompt_words": list(c.from_prompt),
         },
+        # what the prompt chose for the fields left to it, so a restored recipe shows the values used
+        "settings": {"tempo_bpm": c.tempo_bpm},
         "extended": bool(plan.prior),
         "bars": vocab.bars_in(ids),
         "notes": len(notes),
