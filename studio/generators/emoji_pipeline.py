@@ -150,6 +150,8 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
             uncond = encode_prompts(self.text_encoder, self.tokenizer, negatives)
             context = torch.cat([uncond.repeat_interleave(num_images_per_prompt, 0)[:, None, :], context])
         context = context.to(device=device, dtype=self.unet.dtype)
+        # A UNet with a projection class embedding also takes the prompt embedding there (global conditioning).
+        labels = context[:, 0, :] if self.unet.config.class_embed_type == "projection" else None
 
         # 3. Timesteps (image-to-image starts part-way, at ``strength``).
         self.scheduler.set_timesteps(num_inference_steps, device=device)
@@ -184,7 +186,7 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         for i, t in enumerate(self.progress_bar(timesteps)):
             model_input = torch.cat([latents] * 2) if do_cfg else latents
             model_input = self.scheduler.scale_model_input(model_input, t)
-            noise_pred = self.unet(model_input, t, encoder_hidden_states=context).sample
+            noise_pred = self.unet(model_input, t, encoder_hidden_states=context, class_labels=labels).sample
             if do_cfg:
                 uncond_pred, cond_pred = noise_pred.chunk(2)
                 noise_pred = uncond_pred + guidance_scale * (cond_pred - uncond_pred)

@@ -45,19 +45,23 @@ KINDS: dict[str, dict[str, str]] = {
 **Model.** Stable Diffusion's recipe in miniature, as a diffusers folder (`model_index.json`, `unet/`,
 `vae/`, `scheduler/`) loaded by `studio.generators.emoji_pipeline.EmojiDiffusionPipeline` (code in the studio,
 no `trust_remote_code`). `vae/`: an `AutoencoderKL` (64×64×3 ↔ 16×16×4). `unet/`: a `UNet2DConditionModel`
-(blocks 32/64/128, cross-attention at 8×8 and 4×4 on the prompt's MiniLM embedding as one 384-d token).
-Sampling: any diffusers scheduler (DDIM by default), classifier-free guidance (the empty prompt is the zero
-vector, the null condition used in training).""",
+(blocks 32/64/128; cross-attention at 8×8 and 4×4 on the prompt's MiniLM embedding as one 384-d token, and the
+same embedding through the class-embedding projection into every ResNet block). Sampling: any diffusers
+scheduler (DDIM by default), classifier-free guidance (the empty prompt is the zero vector, the null
+condition used in training).""",
         "objective": """\
 **Objective.** Stage 1, the autoencoder: MSE + L1 reconstruction + 1e-4 × KL, mostly on random 32×32 crops
-(the network is fully convolutional), whole pictures at the end. Stage 2, the UNet: DDPM ε-prediction MSE on
-the autoencoder's latents, scaled-linear β schedule (1000 steps), 10% of captions replaced by the null
-embedding for classifier-free guidance; the shipped UNet is an EMA (0.999) of the trained weights.""",
+(the network is fully convolutional), whole pictures at the end. Stage 2, the UNet: v-prediction MSE on the
+autoencoder's latents, Stable Diffusion's scaled-linear β schedule rescaled to zero terminal SNR (1000 steps,
+"trailing" timesteps), 10% of captions replaced by the null embedding for classifier-free guidance; the shipped
+UNet is an EMA (0.999) of the trained weights. A first UNet run with SD's own ε-objective and schedule was
+stopped: the last noise level keeps 7% of the signal, the network read the mean colour from that leak, and
+samples from pure noise came out in colours set by the seed instead of the prompt.""",
         "command": """\
     python -m studio.training.train_diffusion --stage autoencoder --steps 3000 --batch-size 32 --lr 1e-3 \\
         --time-limit-min 28 --out assets/models/emoji-diffusion
     python -m studio.training.train_diffusion --stage unet --steps 6000 --batch-size 64 --lr 5e-4 \\
-        --time-limit-min 60 --out assets/models/emoji-diffusion""",
+        --time-limit-min 45 --out assets/models/emoji-diffusion""",
         "runs": "vae/training.json unet/training.json",
     },
     "emoji-gan": {
@@ -80,13 +84,15 @@ the shipped generator is an EMA (0.999).""",
         "title": "emoji-vae: a caption-conditioned VAE (CVAE) on the emoji autoencoder's latents",
         "model": """\
 **Model.** `cvae/`: `EmojiCVAE` (`studio.generators.emoji_nets`): an encoder q(z | x, c) (two strided convs
-and an MLP) and a decoder p(x | z, c) (the GAN generator's shape), with x a 16×16×4 latent of the autoencoder
-in `vae/`, c the prompt's MiniLM embedding and z a 32-d code with a N(0, I) prior. Sampling draws z from a
-seed; interpolating z between two seeds (slerp) morphs between two pictures of one prompt.""",
+and an MLP), a decoder p(x | z, c) (the GAN generator's shape) and a learnt conditional prior p(z | c) (an MLP
+giving a diagonal Gaussian), with x a 16×16×4 latent of the autoencoder in `vae/`, c the prompt's MiniLM
+embedding and z a 32-d code. Sampling draws noise ε from a seed and decodes z = μ(c) + σ(c)·ε; interpolating ε
+between two seeds (slerp) morphs between two pictures of one prompt.""",
         "objective": """\
-**Objective.** The negative ELBO: Gaussian reconstruction of the latent (σ = 0.3) + KL(q ‖ N(0, I)), with
-the KL weight warmed up from 0 to 1 over the first fifth of training. AdamW; the shipped weights are an EMA
-(0.998).""",
+**Objective.** The negative ELBO: Gaussian reconstruction of the latent (σ = 0.3) + KL(q(z | x, c) ‖ p(z | c)),
+with the KL weight warmed up from 0 to 1 over the first fifth of training. AdamW; the shipped weights are an EMA
+(0.998). A first run with a standard normal prior was stopped: the decoder learnt to take everything from z and
+drew the same picture for every prompt; the conditional prior makes the caption choose the code.""",
         "command": """\
     python -m studio.training.train_vae --steps 5000 --batch-size 64 --lr 1e-3 --time-limit-min 15 \\
         --out assets/models/emoji-vae""",
