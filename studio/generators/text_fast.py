@@ -10,8 +10,9 @@ against plain ``transformers`` in the tests:
   with one scale per output row (``Int8Linear``). Both are weight-only: activations stay floating point (bf16
   inside the kernel), which keeps greedy output close to fp32, unlike int8 dynamic quantisation, whose per-tensor
   activation rounding flipped a quarter of SmolLM2's greedy next-token choices when we measured it. The output
-  head keeps fp16 weights with fp32 activations (``HalfLinear``), and a tied input embedding reads the same fp16
-  table (``HalfEmbedding``). Weights and scales are registered buffers, so the memory manager counts them.
+  head scores every token in 4 bits and rescores the best 128 exactly from fp16 weights (``ShortlistHead``); a tied
+  input embedding reads the same fp16 table (``HalfEmbedding``). In the Llama layout q/k/v and gate/up are fused
+  into one layer each. Weights and scales are registered buffers, so the memory manager counts them.
 - A runner turns "these token ids at this position" into next-token logits. ``LlamaRunner`` is a hand-written
   forward for the Llama layout (Llama, Mistral without sliding windows, Qwen2): a preallocated KV cache, rotary
   tables computed once per request, and no masks or output objects per step. It calls the model's own Linear
@@ -71,12 +72,15 @@ class Int8Linear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, int8 weights"
 
 
-def int4_grid(weight: torch.Tensor, group: int = INT4_GROUP) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+def int4_grid(
+    weight: torch.Tensor, group: int = INT4_GROUP, exact: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """``(q, step, low)`` with ``weight == q * step + low`` per group of ``group`` inputs, or None if it is not so.
 
     ``q`` (out, in) holds 0..15; ``step`` and ``low`` are (out, in // group). A group's lowest value is code 0 and
     its highest code 15 (how GGUF's Q4_1 quantiser places them); the weight qualifies only if every value is
-    reproduced to fp32 rounding, so the repack changes nothing.
+    reproduced to fp32 rounding, so the repack changes nothing. With ``exact=False`` any weight is rounded to its
+    nearest grid (lossy 4-bit quantisation, used only for the head's first-pass scores).
     """
     out_f, in_f = weight.shape
     if in_f % group:
@@ -86,7 +90,7 @@ def int4_grid(weight: torch.Tensor, group: int = INT4_GROUP) -> tuple[torch.Tens
     step = (high - low) / 15
     q = torch.round((w - low[..., None]) / step.clamp_min(1e-30)[..., None]).clamp_(0, 15)
     err = (q * step[..., None] + low[..., None] - w).abs().amax()
-    if float(err) > 1e-6 * float(w.abs().amax().clamp_min(1e-30)):
+    if exact and float(err) > 1e-6 * float(w.abs().amax().clamp_min(1e-30)):
         return None
     return q.reshape(out_f, in_f).to(torch.int32), step, low
 
@@ -121,33 +125,67 @@ class Int4Linear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, int4 weights (lossless repack)"
 
 
-class HalfLinear(nn.Module):
-    """A Linear layer with fp16 weights and fp32 activations (fbgemm's packed fp16 kernel on x86 CPUs).
+class ShortlistHead(nn.Module):
+    """The output head: rough scores for every token, then the ``shortlist`` best rescored exactly from fp16 weights.
 
-    ``weight_half`` is the registered copy (counted by the memory manager, used off the CPU); the packed copy
-    is the kernel's own layout of the same values.
+    In fp16 or fp32 the head is a quarter of SmolLM2's decode time. A 4-bit copy (groups of 32; int8 per row where
+    the int4 kernel refuses the shape) scores every token within a fraction of a logit, so the token the fp16
+    weights rank first is among its best 128 all but never missed; those 128 logits are then computed exactly from
+    the fp16 rows (the table a tied input embedding shares). Greedy choices therefore follow the fp16 head, and
+    sampling sees exact logits for every token with any real probability (rough ones only for the far tail).
+    Off the CPU the fp16 weights are used directly.
     """
 
     weight_half: torch.Tensor
     bias: torch.Tensor | None
 
-    def __init__(self, linear: nn.Linear) -> None:
+    def __init__(self, linear: nn.Linear, shortlist: int = 128) -> None:
         super().__init__()
-        w = linear.weight.detach().float()
+        w = linear.weight.detach().float()  # (vocab, C)
         self.in_features, self.out_features = int(w.shape[1]), int(w.shape[0])
+        self.shortlist = min(int(shortlist), self.out_features)
+        rough = nn.Linear(self.in_features, self.out_features, bias=False)
+        rough.weight = nn.Parameter(w, requires_grad=False)
+        self.scorer = _int4(rough, exact=False) or Int8Linear(rough)
         self.register_buffer("weight_half", w.half().contiguous())
         self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().float().clone())
-        self.packed = torch.ops.quantized.linear_prepack_fp16(self.weight_half.float(), self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and x.dtype == torch.float32:
-            return torch.ops.quantized.linear_dynamic_fp16(x, self.packed)
-        return nn.functional.linear(
-            x, self.weight_half.to(x.dtype), None if self.bias is None else self.bias.to(x.dtype)
-        )
+        shape = x.shape
+        flat = x.reshape(-1, shape[-1]).float()  # (M, C)
+        if flat.device.type != "cpu":
+            bias = None if self.bias is None else self.bias.to(x.dtype)
+            return nn.functional.linear(x, self.weight_half.to(x.dtype), bias)
+        logits = self.scorer(flat).float()  # (M, V), rough
+        if self.bias is not None:
+            logits += self.bias
+        best = logits.topk(self.shortlist, dim=-1).indices  # (M, k)
+        rows = self.weight_half[best].float()  # (M, k, C)
+        exact = torch.matmul(rows, flat[:, :, None]).squeeze(-1)  # (M, k)
+        if self.bias is not None:
+            exact += self.bias[best]
+        logits.scatter_(-1, best, exact)
+        return logits.reshape(*shape[:-1], self.out_features).to(x.dtype)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, fp16 weights"
+        return f"in_features={self.in_features}, out_features={self.out_features}, exact top {self.shortlist}"
+
+
+class OutputSlice(nn.Module):
+    """A view of columns ``start:stop`` of a fused layer's output, standing where one of its parts used to be.
+
+    After ``q_proj``, ``k_proj`` and ``v_proj`` are fused into one layer, the model's own forward still calls
+    them one by one; each gets its share of the fused output (computing the fused layer each time: the lean
+    runner, which calls the fused layer once, is the fast path).
+    """
+
+    def __init__(self, fused: nn.Module, start: int, stop: int) -> None:
+        super().__init__()
+        self.fused = fused
+        self.start, self.stop = int(start), int(stop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fused(x)[..., self.start : self.stop]
 
 
 class HalfEmbedding(nn.Module):
@@ -175,36 +213,90 @@ def _works(module: nn.Module, in_features: int) -> bool:
     return True
 
 
+def _int4(linear: nn.Linear, exact: bool = True) -> Int4Linear | None:
+    """``linear`` repacked to int4 (only if lossless, unless ``exact=False``), or None where the kernel refuses."""
+    grid = int4_grid(linear.weight, exact=exact)
+    if grid is None or linear.out_features % 16:  # the CPU packing wants rows in multiples of 16
+        return None
+    packed = Int4Linear(linear, grid)
+    return packed if _works(packed, linear.in_features) else None
+
+
+def _compact(linear: nn.Linear) -> tuple[nn.Module | None, str]:
+    """The compact form of one Linear layer and its kind: int4 when lossless, else int8; (None, "fp32") if neither
+    kernel takes its shape."""
+    packed = _int4(linear)
+    if packed is not None:
+        return packed, "int4"
+    compact = Int8Linear(linear)
+    if _works(compact, linear.in_features):
+        return compact, "int8"
+    return None, "fp32"
+
+
+def _fuse(parts: list[nn.Module]) -> nn.Linear | None:
+    """One Linear whose output is ``parts``' outputs side by side, or None if they do not share input and bias use."""
+    if not all(type(p) is nn.Linear for p in parts):
+        return None
+    linears = [p for p in parts if isinstance(p, nn.Linear)]
+    if len({p.in_features for p in linears}) != 1 or len({p.bias is None for p in linears}) != 1:
+        return None
+    has_bias = linears[0].bias is not None
+    fused = nn.Linear(linears[0].in_features, sum(p.out_features for p in linears), bias=has_bias)
+    with torch.no_grad():
+        fused.weight.copy_(torch.cat([p.weight.detach().float() for p in linears]))
+        if has_bias:
+            fused.bias.copy_(torch.cat([p.bias.detach().float() for p in linears if p.bias is not None]))
+    return fused
+
+
+FUSIONS = (
+    ("self_attn", ("q_proj", "k_proj", "v_proj"), "studio_qkv"),
+    ("mlp", ("gate_proj", "up_proj"), "studio_gate_up"),
+)
+
+
 def optimise_for_cpu(model: Any) -> dict[str, int]:
     """Swap ``model``'s Linear layers for compact ones in place (see the module docstring); returns counts by kind.
 
-    Call right after loading, before the model is shared. A layer whose kernel refuses its shape stays fp32.
+    In the Llama layout, q/k/v and gate/up are first fused into one layer each (one kernel call instead of three
+    or two; the old names become ``OutputSlice`` views, so the model's own forward still works). Call right after
+    loading, before the model is shared. A layer whose kernel refuses its shape stays fp32.
     """
-    counts = {"int4": 0, "int8": 0, "fp16": 0, "fp32": 0}
+    counts = {"int4": 0, "int8": 0, "fp32": 0, "shortlist_head": 0}
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     embed = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    fbgemm = "fbgemm" in torch.backends.quantized.supported_engines
+    if llama_layout(model):
+        for layer in model.model.layers:
+            for owner_name, names, fused_name in FUSIONS:
+                owner = getattr(layer, owner_name)
+                parts = [getattr(owner, n) for n in names]
+                fused = _fuse(parts)
+                compact, kind = _compact(fused) if fused is not None else (None, "fp32")
+                if compact is None:
+                    continue
+                owner.add_module(fused_name, compact)
+                start = 0
+                for name, part in zip(names, parts, strict=True):
+                    setattr(owner, name, OutputSlice(compact, start, start + part.out_features))
+                    start += part.out_features
+                counts[kind] += len(names)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if not isinstance(child, nn.Linear) or type(child) is not nn.Linear or child is head:
                 continue
-            grid = int4_grid(child.weight)
-            new: nn.Module = Int4Linear(child, grid) if grid is not None else Int8Linear(child)
-            if not _works(new, child.in_features):
-                new = Int8Linear(child)
-                if not _works(new, child.in_features):
-                    counts["fp32"] += 1
-                    continue
-            kind = "int4" if isinstance(new, Int4Linear) else "int8"
-            setattr(parent, name, new)
+            compact, kind = _compact(child)
+            if compact is not None:
+                setattr(parent, name, compact)
             counts[kind] += 1
-    if type(head) is nn.Linear and fbgemm:
-        half = HalfLinear(head)
-        model.set_output_embeddings(half)
-        if isinstance(embed, nn.Embedding) and embed.weight is head.weight:
-            # One fp16 table serves both ends, as the fp32 one did (the memory manager counts it once).
-            model.set_input_embeddings(HalfEmbedding(half.weight_half, embed.padding_idx))
-        counts["fp16"] += 1
+    if isinstance(head, nn.Linear) and type(head) is nn.Linear:
+        shortlist = ShortlistHead(head)
+        if _works(shortlist, head.in_features):
+            model.set_output_embeddings(shortlist)
+            if isinstance(embed, nn.Embedding) and embed.weight is head.weight:
+                # One fp16 table serves both ends, as the fp32 one did (the memory manager counts it once).
+                model.set_input_embeddings(HalfEmbedding(shortlist.weight_half, embed.padding_idx))
+            counts["shortlist_head"] = 1
     return counts
 
 
@@ -259,8 +351,7 @@ class LlamaRunner:
         self.max_len = max_len
 
     def _norm(self, x: Any, weight: Any) -> Any:
-        x32 = x.float()
-        return (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * weight
+        return nn.functional.rms_norm(x, (x.shape[-1],), weight, self.eps)
 
     @staticmethod
     def _rope(x: Any, cos: Any, sin: Any) -> Any:
@@ -282,15 +373,17 @@ class LlamaRunner:
         for i, layer in enumerate(self.inner.layers):
             attn, mlp = layer.self_attn, layer.mlp
             h = self._norm(x, layer.input_layernorm.weight)
-            q = attn.q_proj(h).view(1, T, H, D).transpose(1, 2)  # (1, H, T, D)
-            k = attn.k_proj(h).view(1, T, KV, D).transpose(1, 2)  # (1, KV, T, D)
-            v = attn.v_proj(h).view(1, T, KV, D).transpose(1, 2)
-            self.k_cache[i, :, :, pos:end] = self._rope(k, cos, sin)
-            self.v_cache[i, :, :, pos:end] = v
+            fused = getattr(attn, "studio_qkv", None)
+            qkv = fused(h) if fused is not None else torch.cat([attn.q_proj(h), attn.k_proj(h), attn.v_proj(h)], -1)
+            # Rotate queries and keys in one go: heads (H query + KV key) side by side.
+            qk = self._rope(qkv[..., : (H + KV) * D].reshape(1, T, H + KV, D).transpose(1, 2), cos, sin)
+            q = qk[:, :H]  # (1, H, T, D)
+            self.k_cache[i, :, :, pos:end] = qk[:, H:]  # (1, KV, T, D)
+            self.v_cache[i, :, :, pos:end] = qkv[..., (H + KV) * D :].reshape(1, T, KV, D).transpose(1, 2)
             # A prefill starts at 0 (query and key lengths equal, so is_causal is the right mask); a decode step
             # is one query that may see every cached key.
             o = sdpa(
-                self._rope(q, cos, sin),
+                q,
                 self.k_cache[i, :, :, :end],
                 self.v_cache[i, :, :, :end],
                 is_causal=T > 1,
@@ -298,7 +391,9 @@ class LlamaRunner:
             )
             x = x + attn.o_proj(o.transpose(1, 2).reshape(1, T, H * D))
             h = self._norm(x, layer.post_attention_layernorm.weight)
-            x = x + mlp.down_proj(silu(mlp.gate_proj(h)) * mlp.up_proj(h))
+            fused = getattr(mlp, "studio_gate_up", None)
+            gate, up = fused(h).chunk(2, dim=-1) if fused is not None else (mlp.gate_proj(h), mlp.up_proj(h))
+            x = x + mlp.down_proj(silu(gate) * up)
         x = self._norm(x[:, -1], self.inner.norm.weight)  # only the last position's logits are needed
         return self.model.lm_head(x).float()  # (1, vocab)
 

@@ -171,7 +171,7 @@ def eos_ids_of(model: Any, tokenizer: Any) -> tuple[int, ...]:
 def load_text_model(folder: Path, precision: str = "auto", device: str = "cpu") -> TextModel:
     """Load a causal LM folder on the CPU; ``precision="auto"`` compacts its weights for CPU decoding.
 
-    ``precision``: "auto" (int4 where lossless, else int8, fp16 head: see ``text_fast``; only when the model will
+    ``precision``: "auto" (int4 where lossless, else int8, a shortlist head: see ``text_fast``; only when it will
     run on the CPU) or "fp32" (the weights as saved, in fp32).
     """
     import torch
@@ -189,7 +189,10 @@ def load_text_model(folder: Path, precision: str = "auto", device: str = "cpu") 
         from studio.generators.text_fast import optimise_for_cpu
 
         layers = optimise_for_cpu(model)
-        used = "+".join(k for k in ("int4", "int8", "fp16") if layers.get(k)) or "fp32"
+        kinds = [k for k in ("int4", "int8") if layers.get(k)] + (
+            ["shortlist-head"] if layers["shortlist_head"] else []
+        )
+        used = "+".join(kinds) or "fp32"
     return TextModel(
         model=model,
         tokenizer=tokenizer,

@@ -19,7 +19,15 @@ from studio.engine import Studio
 from studio.generators.base import Cancelled, Context, Event, ModelSpec
 from studio.generators.text import TextGenerator, TextParams
 from studio.generators.text_decode import Sampling, decode, find_stop, held_tail, pick_next
-from studio.generators.text_fast import HFRunner, Int4Linear, LlamaRunner, int4_grid, make_runner, optimise_for_cpu
+from studio.generators.text_fast import (
+    HFRunner,
+    Int4Linear,
+    LlamaRunner,
+    ShortlistHead,
+    int4_grid,
+    make_runner,
+    optimise_for_cpu,
+)
 from studio.generators.text_models import converted_ok, recognise_causal_lm
 from studio.generators.text_prompts import clean_helper_output, history_json, parse_history
 from studio.memory import MemoryManager, model_bytes
@@ -140,7 +148,9 @@ def test_lean_llama_logits_match_transformers_forward(loaded):
 
 def test_compact_model_lean_runner_equals_its_own_forward(loaded):
     tm = loaded["llama", "auto"]
-    assert tm.layers["int8"] == 14 and tm.layers["fp16"] == 1 and tm.precision == "int8+fp16"
+    assert tm.layers["int8"] == 14 and tm.layers["shortlist_head"] == 1 and tm.precision == "int8+shortlist-head"
+    attn = tm.model.model.layers[0].self_attn
+    assert hasattr(attn, "studio_qkv") and hasattr(tm.model.model.layers[0].mlp, "studio_gate_up")
     prompt = tm.tokenizer("Hello! How are you")["input_ids"]
     greedy = Sampling(temperature=0.0)
     lean = decode(LlamaRunner(tm.model, len(prompt) + 16), tm.tokenizer, prompt, 16, greedy, seed=0)
@@ -175,10 +185,23 @@ def test_int4_repack_is_lossless_for_weights_on_a_4bit_grid():
     torch.testing.assert_close(Int4Linear(linear, grid)(x), ref, atol=0.05, rtol=0.02)
 
 
+def test_shortlist_head_is_exact_where_it_matters():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(64, 1000, bias=False)
+    head = ShortlistHead(linear, shortlist=32)
+    x = torch.randn(3, 64)
+    exact = torch.nn.functional.linear(x, linear.weight.half().float())
+    got = head(x)
+    assert torch.equal(got.argmax(-1), exact.argmax(-1))
+    top = exact.topk(16, dim=-1).indices  # the likely tokens carry fp16-exact logits
+    torch.testing.assert_close(got.gather(-1, top), exact.gather(-1, top), atol=1e-4, rtol=1e-4)
+    assert (got - exact).abs().max() < 0.5  # the far tail is rough, not wrong
+
+
 def test_optimise_keeps_tied_embedding_shared(folders):
     tm = TextGenerator(precision="fp32").load(_spec(folders["llama"]), "cpu", None)
     counts = optimise_for_cpu(tm.model)
-    assert counts == {"int4": 0, "int8": 14, "fp16": 1, "fp32": 0}
+    assert counts == {"int4": 0, "int8": 14, "fp32": 0, "shortlist_head": 1}
     head, embed = tm.model.get_output_embeddings(), tm.model.get_input_embeddings()
     assert head.weight_half.data_ptr() == embed.weight_half.data_ptr()
 
