@@ -127,6 +127,7 @@ def build_music_tab(services: Services) -> dict[str, Any]:
         api_button = gr.Button(visible=False)
 
     outputs = [player, roll, files, recipe, status, used, last]
+    auto_widgets = [widgets[n] for n in autos]
 
     for n in autos:
 
@@ -153,8 +154,15 @@ def build_music_tab(services: Services) -> dict[str, Any]:
         values["melody_audio"] = _read_upload(melody_path, "melody_audio")
         return values
 
+    def with_sliders(items: Any, ov: list[str]) -> Any:
+        """Append the values the prompt chose for the auto sliders the user did not set (shown after each run)."""
+        for item in items:
+            recipe = item[3]
+            used = recipe.get("info", {}).get("settings", {}) if isinstance(recipe, dict) else {}
+            yield (*item, *(used.get(n, gr.skip()) if n not in ov else gr.skip() for n in autos))
+
     def ui_body(values: dict[str, Any], ov: list[str], melody_path: str | None, progress: gr.Progress) -> Any:
-        yield from run(ui_values(values, ov, melody_path), [], progress)
+        yield from with_sliders(run(ui_values(values, ov, melody_path), [], progress), ov)
 
     def extend_body(
         values: dict[str, Any],
@@ -169,7 +177,7 @@ def build_music_tab(services: Services) -> dict[str, Any]:
         values["model"] = prev["model"]  # a piece is continued by the model that made it
         source = prev["midi"] if prev.get("kind") == "symbolic" else prev["wav"]
         values["extend_from"] = _read_upload(source, "extend_from")
-        yield from run(values, [prev["recipe_id"]], progress)
+        yield from with_sliders(run(values, [prev["recipe_id"]], progress), ov)
 
     def api_body(values: dict[str, Any], melody_file: Any, extend_file: Any, progress: gr.Progress) -> Any:
         values["melody_audio"] = _read_upload(_file_path(melody_file), "melody_audio")
@@ -181,21 +189,21 @@ def build_music_tab(services: Services) -> dict[str, Any]:
     ui_event = generate.click(
         api_handler(plain, ui_body, extra=["overridden", "melody"]),
         inputs=ui_inputs,
-        outputs=outputs,
+        outputs=outputs + auto_widgets,
         api_visibility="private",
         concurrency_id="gpu",
     )
     submitted = widgets["prompt"].submit(
         api_handler(plain, ui_body, extra=["overridden", "melody"]),
         inputs=ui_inputs,
-        outputs=outputs,
+        outputs=outputs + auto_widgets,
         api_visibility="private",
         concurrency_id="gpu",
     )
     extended = extend.click(
         api_handler(plain, extend_body, extra=["overridden", "melody", "last"]),
         inputs=[*ui_inputs, last],
-        outputs=outputs,
+        outputs=outputs + auto_widgets,
         api_visibility="private",
         concurrency_id="gpu",
     )
