@@ -157,6 +157,8 @@ def build_image_tab(services: Services) -> dict[str, Any]:
                 height=380,
                 object_fit="contain",
                 interactive=False,
+                buttons=["download", "fullscreen"],
+                format="png",
                 elem_id="image-gallery",
             )
             files = gr.File(label="Downloads (PNG, recipe)", file_count="multiple", elem_id="image-files")

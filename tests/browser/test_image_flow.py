@@ -1,0 +1,32 @@
+"""Image in a real browser: generate with the built-in diffusion model, see preview and gallery, compare built-ins."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import open_tab
+
+pytestmark = pytest.mark.browser
+
+
+def test_image_generate_and_compare(page):
+    open_tab(page, "Image")
+    page.locator("#imageparams-prompt textarea").fill("red apple")
+    page.locator("#imageparams-num_steps input[type='number']").fill("8")
+    page.locator("#imageparams-seed input").fill("3")
+    page.locator("#image-generate").click()
+    page.wait_for_selector("#image-gallery img")
+    page.wait_for_function("document.querySelector('#image-status').innerText.includes('seed 3')")
+    href = page.locator("#image-files a[download]").first.get_attribute("href")
+    assert href and (href.endswith(".png") or href.endswith(".json"))
+
+    # The same settings again come from the cache.
+    page.locator("#image-generate").click()
+    page.wait_for_function("document.querySelector('#image-status').innerText.includes('From cache')")
+
+    # Compare: the three built-ins side by side, one seed.
+    page.get_by_text("Compare the built-in models").click()
+    page.locator("#image-compare").click()
+    for kind in ("emoji-diffusion", "emoji-gan", "emoji-vae"):
+        page.wait_for_selector(f"#compare-{kind} img")
+    page.wait_for_function("document.querySelector('#image-compare-status').innerText.includes('seed 3')")
