@@ -138,6 +138,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--duration", type=float, default=30.0, help="seconds of music per built-in run")
+    ap.add_argument("--skip-builtin", action="store_true")
     ap.add_argument("--skip-musicgen", action="store_true")
     ap.add_argument("--skip-serving", action="store_true")
     ap.add_argument("--json", help="write the measurements to this file")
@@ -146,7 +147,7 @@ def main() -> None:
     from studio.generators.music_synth import fluidsynth_available
 
     renderers = ["builtin", "fluidsynth"] if fluidsynth_available() else ["builtin"]
-    for threads in args.threads:
+    for threads in [] if args.skip_builtin else args.threads:
         for renderer in renderers:
             results["builtin"] += builtin_realtime(threads, args.repeat, args.duration, renderer)
     if not args.skip_musicgen:

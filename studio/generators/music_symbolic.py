@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,28 @@ def load_symbolic(folder: Path) -> SymbolicModel:
     model = AutoModelForCausalLM.from_pretrained(folder, use_safetensors=True)
     model.eval()
     return SymbolicModel(model, vocab, folder)
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread inside the block, then restore the previous count.
+
+    Decoding this model is hundreds of tiny matrix-vector products; spread over threads they wait on each other,
+    and on a busy 2-core machine a token took 100-280 ms on 2 threads against 1.8 ms on 1 (benchmarks/music.py).
+    The count is process-wide, but generation requests share one queue (``concurrency_id="gpu"``), so no other
+    torch work runs meanwhile; ``finally`` restores it even when Stop raises.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -166,18 +190,19 @@ def generate_symbolic(sm: SymbolicModel, params: Any, ctx: Context) -> Output:
     def on_bar(done: int, total: int) -> None:
         ctx.progress(done, total, f"bar {done}/{total}")
 
-    ids = sample_bars(
-        make_decoder(sm.model),
-        vocab,
-        ids,
-        plan.n_bars,
-        plan.bar_ticks,
-        settings,
-        generator,
-        on_bar,
-        on_preview=lambda seq: ctx.preview(_preview(vocab, seq, plan.bar_ticks, c.tonic)),
-        preview_every=PREVIEW_EVERY_BARS,
-    )
+    with one_torch_thread():
+        ids = sample_bars(
+            make_decoder(sm.model),
+            vocab,
+            ids,
+            plan.n_bars,
+            plan.bar_ticks,
+            settings,
+            generator,
+            on_bar,
+            on_preview=lambda seq: ctx.preview(_preview(vocab, seq, plan.bar_ticks, c.tonic)),
+            preview_every=PREVIEW_EVERY_BARS,
+        )
     t_sample = time.perf_counter() - t0
 
     # 4. decode

@@ -193,3 +193,16 @@ def test_renderers(tiny: tuple[MusicGenerator, object], renderer: str) -> None:
     audio, sr = sf.read(io.BytesIO(out.artifacts[0].data))
     assert out.info["synthesiser"] == renderer and np.abs(audio).max() > 0.1
     assert len(audio) / sr < 5.0 + 4.0  # a bar of rounding and a short release tail
+
+
+def test_thread_count_is_restored(tiny: tuple[MusicGenerator, object]) -> None:
+    import torch
+
+    torch.set_num_threads(2)
+    run(tiny, prompt="folk", duration_s=2.0)
+    assert torch.get_num_threads() == 2
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        tiny[0].generate(tiny[1], check_params(MusicParams, {"prompt": "folk", "seed": 1}), Context(cancel=cancel))
+    assert torch.get_num_threads() == 2
