@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {"load_s": m["load_s"], "layers": m["tm"].layers, "speed": {}, "agreement": {}}
     for threads in args.threads:
         report["speed"][threads] = speed(m, threads, args.tokens, args.rounds)
-    report["agreement"] = agreement(m, max(args.threads), args.agree_tokens)
+    report["agreement"] = agreement(m, min(args.threads), args.agree_tokens)
     report["load_average_end"] = os.getloadavg()[0]
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -111,6 +111,19 @@ def test_catalog_lists_model_dir_folders(folders):
     assert ids == ["tiny-gpt2", "tiny-llama"]
 
 
+def test_catalog_lists_hub_ids_in_the_local_hf_cache(folders, tmp_path):
+    import shutil
+
+    snap = tmp_path / "hub" / "models--someone--tiny-chat" / "snapshots" / "abc123"
+    shutil.copytree(folders["llama"], snap)
+    (snap.parent.parent / "refs").mkdir()
+    (snap.parent.parent / "refs" / "main").write_text("abc123")
+    gen = TextGenerator()
+    (spec,) = Catalog({"text": gen}, hf_cache=tmp_path / "hub").models("text")
+    assert spec.id == "someone/tiny-chat" and spec.source == "hf-cache" and spec.kind == "causal-lm"
+    assert gen.load(spec, "cpu", None).context_len == 512
+
+
 # -- the fast path agrees with transformers --------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["gpt2", "llama"])
 @pytest.mark.parametrize("penalty", [1.0, 1.3])
@@ -388,7 +401,7 @@ def test_builtin_smollm2_converts_once_and_answers(tmp_path):
     (spec,) = gen.models()
     tm = gen.load(spec, "cpu", None)  # converts the GGUF (~20 s)
     assert converted_ok(Path(spec.path), dict(spec.extra)["gguf_sha256"])
-    assert tm.precision == "int4+fp16" and tm.layers["int4"] == 210
+    assert tm.precision == "int4+shortlist-head" and tm.layers["int4"] == 210
     start = time.perf_counter()
     gen.load(spec, "cpu", None)
     assert time.perf_counter() - start < 10  # no second conversion
