@@ -146,3 +146,20 @@ def test_bad_uploads_are_clear_errors(plain: object, melody: object) -> None:
         run(melody, duration_s=10.0)
     with pytest.raises(ParamError, match="duration_s"):
         run(plain, duration_s=200.0)
+
+
+def test_hf_cache_snapshot_is_listed_and_runs(tmp_path: Path) -> None:
+    from studio.catalog import Catalog
+
+    snap = tmp_path / "hub" / "models--someone--musicgen-tiny" / "snapshots" / "abc123"
+    make_tiny_musicgen(snap, positions=128)
+    (tmp_path / "hub" / "models--someone--musicgen-tiny" / "refs").mkdir()
+    (tmp_path / "hub" / "models--someone--musicgen-tiny" / "refs" / "main").write_text("abc123")
+    gen = MusicGenerator()
+    catalog = Catalog({"music": gen}, hf_cache=tmp_path / "hub")
+    spec = catalog.get("music", "someone/musicgen-tiny")
+    assert spec.kind == "musicgen" and spec.source == "hf-cache"
+    out = gen.generate(
+        gen.load(spec), check_params(MusicParams, {"prompt": "folk", "seed": 1, "duration_s": 1.0}), Context()
+    )
+    assert out.info["kind"] == "musicgen"
