@@ -29,6 +29,13 @@ def text_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.kill()
 
 
+# True once the status line names a recipe other than the one in ``s`` (the previous status line).
+NEW_RECIPE = (
+    "(s) => { const m = document.querySelector('#text-status').innerText.match(/recipe ([0-9a-f]{12})/);"
+    " const old = (s.match(/recipe ([0-9a-f]{12})/) || [])[1]; return m && m[1] !== old; }"
+)
+
+
 def _page(browser, url):
     context = browser.new_context(viewport={"width": 1366, "height": 1000}, accept_downloads=True)
     page = context.new_page()
@@ -54,12 +61,13 @@ def test_chat_is_per_session_and_the_helper_sends_to_terrain(browser, text_url):
         a.locator("#textparams-prompt textarea").first.fill("first question")
         a.click("#text-generate")
         a.wait_for_selector("#text-status:has-text('recipe')")
+        first_status = a.locator("#text-status").inner_text()
         a.locator("#textparams-prompt textarea").first.fill("second question")
         a.click("#text-generate")
-        a.wait_for_function("document.querySelector('#text-chat').innerText.includes('second question')")
+        # The second answer is done when the status names a new recipe.
         a.wait_for_function(
-            "document.querySelector('#text-status').innerText.includes('recipe') && "
-            "!document.querySelector('#text-generate').disabled"
+            NEW_RECIPE,
+            arg=first_status,
         )
         chat_a = a.locator("#text-chat").inner_text()
         assert "first question" in chat_a and "second question" in chat_a
@@ -73,8 +81,12 @@ def test_chat_is_per_session_and_the_helper_sends_to_terrain(browser, text_url):
         _pick(a, "textparams-preset", "terrain-prompt")
         a.wait_for_selector("#text-send-terrain", state="visible")
         a.locator("#textparams-prompt textarea").first.fill("a place to ski")
+        second_status = a.locator("#text-status").inner_text()
         a.click("#text-generate")
-        a.wait_for_function("document.querySelector('#text-output textarea').value.length > 0")
+        a.wait_for_function(
+            NEW_RECIPE,
+            arg=second_status,
+        )
         helper = a.locator("#text-output textarea").input_value()
         a.click("#text-send-terrain")
         a.wait_for_selector("#terrain-generate", state="visible")
