@@ -18,6 +18,7 @@ This module imports torch and diffusers at import time; import it inside functio
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -89,6 +90,7 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         super().__init__()
         self.register_modules(unet=unet, vae=vae, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
+        self.latent_rgb: dict[str, Any] | None = None
 
     @classmethod
     def load(cls, folder: str | Path) -> EmojiDiffusionPipeline:
@@ -98,7 +100,10 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         vae = AutoencoderKL.from_pretrained(folder / "vae", use_safetensors=True)
         scheduler = DDIMScheduler.from_pretrained(folder / "scheduler")
         text_encoder, tokenizer = _load_minilm()
-        return cls(unet.eval(), vae.eval(), scheduler, text_encoder, tokenizer)
+        pipe = cls(unet.eval(), vae.eval(), scheduler, text_encoder, tokenizer)
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+        pipe.latent_rgb = index.get("_latent_rgb")  # linear latent -> RGB map for live previews, if fitted
+        return pipe
 
     def check_inputs(self, height: int, width: int, strength: float, image: Any, mask_image: Any) -> None:
         """Raise ValueError naming a bad value and what is allowed."""

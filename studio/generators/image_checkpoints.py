@@ -123,18 +123,24 @@ def make_scheduler(name: str, base: Any) -> Any:
     raise ValueError(f"scheduler {name!r} is not one of: {', '.join(SCHEDULERS)}")
 
 
-def latent_preview(latents: Any, kind: str) -> Any:
-    """A rough RGB ``PIL.Image`` of the first latent in the batch (linear map, no VAE), or None if unknown."""
+def latent_preview(latents: Any, kind: str, linear: dict[str, Any] | None = None, scale: int = 8) -> Any:
+    """A rough RGB ``PIL.Image`` of the first latent in the batch (linear map, no VAE), or None if unknown.
+
+    ``linear`` (``{"weights": C×3, "bias": 3}``) overrides the table for ``kind``; the built-in model carries
+    its own, fitted on its training data.
+    """
     import torch
     from PIL import Image
 
-    factors = PREVIEW_FACTORS.get(kind)
+    factors = linear["weights"] if linear else PREVIEW_FACTORS.get(kind)
     if factors is None or latents.ndim != 4 or latents.shape[1] != len(factors):
         return None
-    lat = latents[0].detach().float().cpu()  # (4, h, w)
-    rgb = torch.einsum("chw,cr->rhw", lat, torch.tensor(factors))
+    lat = latents[0].detach().float().cpu()  # (C, h, w)
+    rgb = torch.einsum("chw,cr->rhw", lat, torch.tensor(factors))  # (3, h, w) in about [-1, 1]
+    if linear and linear.get("bias") is not None:
+        rgb = rgb + torch.tensor(linear["bias"])[:, None, None]
     arr = ((rgb.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
-    return Image.fromarray(arr).resize((lat.shape[2] * 8, lat.shape[1] * 8), Image.Resampling.BILINEAR)
+    return Image.fromarray(arr).resize((lat.shape[2] * scale, lat.shape[1] * scale), Image.Resampling.BILINEAR)
 
 
 def native_size(pipe: Any) -> int:

