@@ -135,12 +135,13 @@ def build_image_tab(services: Services) -> dict[str, Any]:
             with gr.Row():
                 for n in SIZE_FIELDS:
                     spec = spec_of(params_type, n)
+                    # The browser sends an empty Number as 0, so 0 stands for "the model's own size" here.
                     widgets[n] = gr.Number(
-                        value=None,
+                        value=0,
                         label=spec.label,
-                        info=spec.info,
+                        info="0 = the model's own size (64 for the built-ins)",
                         precision=0,
-                        minimum=spec.min,
+                        minimum=0,
                         maximum=spec.max,
                         step=spec.step or 8,
                         elem_id=f"imageparams-{n}",
@@ -192,13 +193,15 @@ def build_image_tab(services: Services) -> dict[str, Any]:
         params = check_values(services, "image", values)
         for item in run_request(services, "image", params, progress):
             if isinstance(item, Result):
-                yield (*_outputs_of(item), gr.skip())
+                yield (*_outputs_of(item), None)  # the preview has done its job once the images are in
             elif item.kind == "preview" and item.data is not None:
                 yield (*(gr.skip() for _ in outputs), item.data)
             else:
                 yield tuple(gr.skip() for _ in range(len(outputs) + 1))  # lets Stop end the handler at the next step
 
     def ui_body(values: dict[str, Any], editor_value: Any, progress: gr.Progress) -> Any:
+        for n in SIZE_FIELDS:
+            values[n] = values.get(n) or None  # 0 = the model's own size
         init, mask = _editor_files(editor_value) if values.get("mode") != "txt2img" else (b"", b"")
         values["init_image"], values["mask_image"] = init, mask
         yield from run(values, progress)
@@ -210,6 +213,8 @@ def build_image_tab(services: Services) -> dict[str, Any]:
             yield item[: len(outputs)]
 
     def compare_body(values: dict[str, Any], progress: gr.Progress) -> Any:
+        for n in SIZE_FIELDS:
+            values[n] = values.get(n) or None
         available = {s.id for s in services.catalog.models("image")}
         seed = values.get("seed")
         if seed is None or int(seed) < 0:
