@@ -38,7 +38,9 @@ def _raw_call(url: str, api: str, data: list[Any]) -> None:
         raise RuntimeError(body[-500:])
 
 
-def cache_hit_vs_floor(api: str, kwargs: dict[str, Any], n: int = 20, cache_dir: Path | None = None) -> dict[str, float]:
+def cache_hit_vs_floor(
+    api: str, kwargs: dict[str, Any], n: int = 20, cache_dir: Path | None = None
+) -> dict[str, float]:
     """Median seconds of a cache-hit call of ``/api`` and of the trivial ``/floor``, and their ratio."""
     import gradio as gr
     from gradio_client import Client

@@ -25,8 +25,9 @@ def dominant_colours(path: str | Path, k: int = 5) -> str:
         rgb = img.convert("RGB")
         rgb.thumbnail((128, 128))
         small = rgb.quantize(colors=k, method=Image.Quantize.MEDIANCUT)
-    palette = small.getpalette() or []
-    counts = sorted(small.getcolors() or [], reverse=True)
+    palette: list[int] = list(small.getpalette() or [])
+    # A palette ("P") image counts palette indices: (count, index) pairs.
+    counts = sorted(((n, i) for n, i in small.getcolors() or [] if isinstance(i, int)), reverse=True)
     colours = []
     for _, idx in counts[:k]:
         r, g, b = palette[3 * idx : 3 * idx + 3]
