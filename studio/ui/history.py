@@ -187,7 +187,9 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
         return restore(recipe["modality"], recipe.get("params", {}), recipe.get("info", {}).get("settings"))
 
     gallery.select(on_select, [history], [tabs, *widgets], api_visibility="private", queue=False)
-    drop.upload(on_drop, [drop], [tabs, *widgets], api_visibility="private")
+    dropped = drop.upload(on_drop, [drop], [tabs, *widgets], api_visibility="private")
+    # Empty the drop zone afterwards (also after a refused file), so the next file can be dropped straight away.
+    dropped.then(lambda: None, None, [drop], api_visibility="private", queue=False)
     clear.click(lambda: ([], []), None, [history, gallery], api_visibility="private", queue=False)
     return {"history": history, "gallery": gallery}
 

@@ -46,17 +46,41 @@ def browser():
         b.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell a failed test at teardown."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser, studio_url):
+def page(browser, studio_url, request, tmp_path):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(120_000)
     pg.goto(studio_url)
     pg.wait_for_selector("#studio-tabs")
     yield pg
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        shot = tmp_path / "failure.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failed page: {shot}")
     context.close()
 
 
 def open_tab(page, title: str) -> None:
     """Hidden tabs are not in the DOM until clicked."""
     page.get_by_role("tab", name=title).click()
+
+
+def pick(page, elem_id: str, option: str) -> None:
+    """Choose ``option`` in the dropdown ``#elem_id`` by clicking it (typing and Enter is not reliable: the
+    filtered list may not have settled when Enter arrives, and the old value stays)."""
+    page.locator(f"#{elem_id} input").first.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.wait_for_function(
+        "([id, v]) => document.querySelector(`#${id} input`).value === v", arg=[elem_id, option]
+    )
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import open_tab
+from tests.browser.conftest import open_tab, pick
 
 pytestmark = pytest.mark.browser
 
@@ -12,12 +12,10 @@ pytestmark = pytest.mark.browser
 def test_terrain_sweep_makes_a_grid_and_reuses_the_cache(page):
     open_tab(page, "Terrain")
     page.locator("#terrainparams-prompt textarea").fill("gentle green hills")
-    page.locator("#terrainparams-size_px input").fill("129")
-    page.keyboard.press("Enter")
+    pick(page, "terrainparams-size_px", "129")
     page.locator("#terrainparams-seed input").fill("2")
     page.locator("#terrain-sweep").get_by_text("Sweep (X/Y plot)").click()
-    page.locator("#terrain-sweep-x input").fill("Water level")
-    page.keyboard.press("Enter")
+    pick(page, "terrain-sweep-x", "Water level")
     page.locator("#terrain-sweep-xvals textarea").fill("0.1, 0.4")
     page.locator("#terrain-sweep-run").click()
     page.wait_for_selector("#terrain-sweep-grid img")
@@ -29,8 +27,7 @@ def test_terrain_sweep_makes_a_grid_and_reuses_the_cache(page):
 def test_bad_sweep_values_get_a_clear_error(page):
     open_tab(page, "Terrain")
     page.locator("#terrain-sweep").get_by_text("Sweep (X/Y plot)").click()
-    page.locator("#terrain-sweep-x input").fill("Roughness")
-    page.keyboard.press("Enter")
+    pick(page, "terrain-sweep-x", "Roughness")
     page.locator("#terrain-sweep-xvals textarea").fill("0.2, lots")
     page.locator("#terrain-sweep-run").click()
     page.get_by_text("'lots' is not a number").wait_for()
@@ -39,8 +36,7 @@ def test_bad_sweep_values_get_a_clear_error(page):
 def test_ctrl_enter_generates(page):
     open_tab(page, "Terrain")
     page.locator("#terrainparams-prompt textarea").fill("archipelago")
-    page.locator("#terrainparams-size_px input").fill("129")
-    page.keyboard.press("Enter")
+    pick(page, "terrainparams-size_px", "129")
     page.locator("#terrainparams-seed input").fill("9")
     page.locator("#terrainparams-prompt textarea").click()
     page.keyboard.press("Control+Enter")

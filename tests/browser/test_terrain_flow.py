@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import open_tab
+from tests.browser.conftest import open_tab, pick
 
 pytestmark = pytest.mark.browser
 
@@ -14,8 +14,7 @@ pytestmark = pytest.mark.browser
 def generate_terrain(page, prompt: str, size: str = "129") -> None:
     open_tab(page, "Terrain")
     page.locator("#terrainparams-prompt textarea").fill(prompt)
-    page.locator("#terrainparams-size_px input").fill(size)
-    page.keyboard.press("Enter")
+    pick(page, "terrainparams-size_px", size)
     page.locator("#terrainparams-seed input").fill("5")
     page.locator("#terrain-generate").click()
     page.wait_for_selector("#terrain-preview img")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.conftest import start_server
-from tests.browser.conftest import open_tab
+from tests.browser.conftest import open_tab, pick
 from tests.generators.text_helpers import save_tiny_llama
 
 pytestmark = pytest.mark.browser
@@ -47,16 +47,11 @@ def _page(browser, url):
     return context, page
 
 
-def _pick(page, elem_id: str, option: str) -> None:
-    page.locator(f"#{elem_id} input").first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
 def test_chat_is_per_session_and_the_helper_sends_to_terrain(browser, text_url):
     ctx_a, a = _page(browser, text_url)
     ctx_b, b = _page(browser, text_url)
     try:
-        _pick(a, "textparams-model", "tiny-llama (local folder)")
+        pick(a, "textparams-model", "tiny-llama (local folder)")
         a.locator("#textparams-max_new_tokens input[type=number]").first.fill("8")
         a.locator("#textparams-prompt textarea").first.fill("first question")
         a.click("#text-generate")
@@ -78,7 +73,7 @@ def test_chat_is_per_session_and_the_helper_sends_to_terrain(browser, text_url):
         body = Path(dl.value.path()).read_text(encoding="utf-8")
         assert "second question" in body and "studio-recipe" in body
 
-        _pick(a, "textparams-preset", "terrain-prompt")
+        pick(a, "textparams-preset", "terrain-prompt")
         a.wait_for_selector("#text-send-terrain", state="visible")
         a.locator("#textparams-prompt textarea").first.fill("a place to ski")
         second_status = a.locator("#text-status").inner_text()

@@ -1,0 +1,84 @@
+"""The Loaded models panel, restoring settings from a dropped output file, and the layout on a phone, in a real
+browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import open_tab
+from tests.browser.test_terrain_flow import generate_terrain
+
+pytestmark = pytest.mark.browser
+
+TABLE_HAS = "(k) => document.querySelector('#models-table').innerText.includes(k)"
+TABLE_LACKS = "(k) => !document.querySelector('#models-table').innerText.includes(k)"
+
+
+def test_models_panel_shows_a_loaded_model_and_unloads_it(page):
+    open_tab(page, "Image")
+    page.locator("#imageparams-prompt textarea").fill("smiling face")
+    page.locator("#imageparams-num_steps input[type='number']").fill("4")
+    page.locator("#imageparams-seed input").fill("41")
+    page.locator("#image-generate").click()
+    page.wait_for_function("document.querySelector('#image-status').innerText.includes('seed 41')")
+
+    page.locator("#models-panel").get_by_text("Loaded models").click()
+    key = "image:emoji-diffusion"
+    page.wait_for_function(TABLE_HAS, arg=key)  # the panel refreshes itself from the memory manager
+    assert "MB" in page.locator("#models-table").inner_text()
+    assert "cpu" in page.locator("#models-table").inner_text()
+
+    page.locator("#models-choice input").first.click()
+    page.get_by_role("option", name=key, exact=True).click()
+    page.locator("#models-unload").click()
+    page.wait_for_function(TABLE_LACKS, arg=key)
+
+
+def test_dropping_an_output_restores_its_settings(browser, studio_url, tmp_path):
+    maker = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    pg = maker.new_page()
+    pg.set_default_timeout(120_000)
+    pg.goto(studio_url)
+    pg.wait_for_selector("#studio-tabs")
+    generate_terrain(pg, "archipelago")
+    with pg.expect_download() as dl:
+        pg.locator("#terrain-files a[download$='.glb']").first.click()
+    glb = tmp_path / "terrain.glb"
+    dl.value.save_as(glb)
+    maker.close()
+
+    # Another visitor (no history) drops the mesh: the Terrain tab opens with the settings that made it.
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(studio_url)
+    page.wait_for_selector("#studio-tabs")
+    page.locator("#history-drop input[type=file]").set_input_files(str(glb))
+    page.wait_for_function(
+        "document.querySelector('#terrainparams-prompt textarea')?.value === 'archipelago'", timeout=60_000
+    )
+    assert page.locator("#terrainparams-seed input").input_value() == "5"
+
+    # A file without a recipe is refused with a message that says so.
+    plain = tmp_path / "plain.json"
+    plain.write_text('{"hello": "world"}')
+    page.locator("#history-drop input[type=file]").set_input_files(str(plain))
+    page.get_by_text("holds no studio recipe").first.wait_for()
+    ctx.close()
+
+
+@pytest.mark.parametrize("title", ["Text", "Image", "Music", "Terrain"])
+def test_each_tab_fits_a_phone_screen(browser, studio_url, title):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(studio_url)
+    page.wait_for_selector("#studio-tabs")
+    open_tab(page, title)
+    page.wait_for_selector(f"#{title.lower()}-generate", state="visible")
+    # Nothing sticks out sideways: the page does not scroll horizontally, and Generate is within the screen.
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"{title} tab is {overflow}px wider than a phone screen"
+    box = page.locator(f"#{title.lower()}-generate").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 391
+    ctx.close()
