@@ -54,13 +54,20 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def open_page(browser, url: str, timeout_ms: int = 120_000, **context_options):
+    """A new browser session (its own storage, so its own history) on the studio: (context, page)."""
+    options = {"viewport": {"width": 1366, "height": 900}, "accept_downloads": True, **context_options}
+    context = browser.new_context(**options)
+    pg = context.new_page()
+    pg.set_default_timeout(timeout_ms)
+    pg.goto(url)
+    pg.wait_for_selector("#studio-tabs")
+    return context, pg
+
+
 @pytest.fixture
 def page(browser, studio_url, request, tmp_path):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    pg = context.new_page()
-    pg.set_default_timeout(120_000)
-    pg.goto(studio_url)
-    pg.wait_for_selector("#studio-tabs")
+    context, pg = open_page(browser, studio_url)
     yield pg
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
@@ -80,7 +87,4 @@ def pick(page, elem_id: str, option: str) -> None:
     filtered list may not have settled when Enter arrives, and the old value stays)."""
     page.locator(f"#{elem_id} input").first.click()
     page.get_by_role("option", name=option, exact=True).click()
-    page.wait_for_function(
-        "([id, v]) => document.querySelector(`#${id} input`).value === v", arg=[elem_id, option]
-    )
-
+    page.wait_for_function("([id, v]) => document.querySelector(`#${id} input`).value === v", arg=[elem_id, option])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import open_tab
+from tests.browser.conftest import open_page, open_tab
 from tests.browser.test_terrain_flow import generate_terrain
 
 pytestmark = pytest.mark.browser
@@ -35,11 +35,7 @@ def test_models_panel_shows_a_loaded_model_and_unloads_it(page):
 
 
 def test_dropping_an_output_restores_its_settings(browser, studio_url, tmp_path):
-    maker = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
-    pg = maker.new_page()
-    pg.set_default_timeout(120_000)
-    pg.goto(studio_url)
-    pg.wait_for_selector("#studio-tabs")
+    maker, pg = open_page(browser, studio_url)
     generate_terrain(pg, "archipelago")
     with pg.expect_download() as dl:
         pg.locator("#terrain-files a[download$='.glb']").first.click()
@@ -48,11 +44,7 @@ def test_dropping_an_output_restores_its_settings(browser, studio_url, tmp_path)
     maker.close()
 
     # Another visitor (no history) drops the mesh: the Terrain tab opens with the settings that made it.
-    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = ctx.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(studio_url)
-    page.wait_for_selector("#studio-tabs")
+    ctx, page = open_page(browser, studio_url)
     page.locator("#history-drop input[type=file]").set_input_files(str(glb))
     page.wait_for_function(
         "document.querySelector('#terrainparams-prompt textarea')?.value === 'archipelago'", timeout=60_000
@@ -69,11 +61,7 @@ def test_dropping_an_output_restores_its_settings(browser, studio_url, tmp_path)
 
 @pytest.mark.parametrize("title", ["Text", "Image", "Music", "Terrain"])
 def test_each_tab_fits_a_phone_screen(browser, studio_url, title):
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = ctx.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(studio_url)
-    page.wait_for_selector("#studio-tabs")
+    ctx, page = open_page(browser, studio_url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     open_tab(page, title)
     page.wait_for_selector(f"#{title.lower()}-generate", state="visible")
     # Nothing sticks out sideways: the page does not scroll horizontally, and Generate is within the screen.

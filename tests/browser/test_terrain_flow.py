@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.browser.conftest import open_tab, pick
+from tests.browser.conftest import open_page, open_tab, pick
 
 pytestmark = pytest.mark.browser
 
@@ -52,15 +52,7 @@ def test_terrain_generate_download_and_history_reload(page, tmp_path):
 
 
 def test_each_visitor_sees_only_their_own_history(browser, studio_url):
-    visitors = []
-    for _ in range(2):
-        ctx = browser.new_context(viewport={"width": 1366, "height": 900})
-        pg = ctx.new_page()
-        pg.set_default_timeout(120_000)
-        pg.goto(studio_url)
-        pg.wait_for_selector("#studio-tabs")
-        visitors.append((ctx, pg))
-    (ctx_a, a), (ctx_b, b) = visitors
+    (ctx_a, a), (ctx_b, b) = open_page(browser, studio_url), open_page(browser, studio_url)
     generate_terrain(a, "desert canyon")
     a.wait_for_selector("#history-gallery img")
     b.reload()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.conftest import start_server
-from tests.browser.conftest import open_tab, pick
+from tests.browser.conftest import open_page, open_tab, pick
 from tests.generators.text_helpers import save_tiny_llama
 
 pytestmark = pytest.mark.browser
@@ -37,11 +37,7 @@ NEW_RECIPE = (
 
 
 def _page(browser, url):
-    context = browser.new_context(viewport={"width": 1366, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    page.wait_for_selector("#studio-tabs")
+    context, page = open_page(browser, url, timeout_ms=60_000, viewport={"width": 1366, "height": 1000})
     open_tab(page, "Text")
     page.wait_for_selector("#text-generate")
     return context, page

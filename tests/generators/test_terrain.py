@@ -174,14 +174,12 @@ def test_random_seed_is_drawn_and_returned() -> None:
 
 
 @pytest.mark.slow
-def test_1025_pipeline_is_quick() -> None:
-    import time
-
-    t0 = time.process_time()
+def test_1025_game_engine_size() -> None:
+    # The "+1" size game engines take; its speed (the 2 s target) is measured by benchmarks/terrain.py.
     files, _ = _run(size_px=1025)
-    cpu = time.process_time() - t0
     assert len(files["heightmap.r16"]) == 1025 * 1025 * 2
-    assert cpu < 4.0  # ~1.4 s of CPU on the dev machine; the 2 s wall target is checked by benchmarks/terrain.py
+    with Image.open(io.BytesIO(files["heightmap.png"])) as img:
+        assert img.size == (1025, 1025) and img.mode.startswith("I;16")
 
 
 def test_land_colours_recolour_the_land():
