@@ -18,23 +18,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# (tab title, prompt, seed); each tab's ids follow the studio's naming: #<tab>params-<field>, #<tab>-generate.
+# (tab title, prompts, seed): the picture shows the last prompt's result (the Text tab's chat shows both turns,
+# and its status line a warm model's time rather than the first load's conversion). Each tab's ids follow the
+# studio's naming: #<tab>params-<field>, #<tab>-generate, #<tab>-status.
 SHOTS = {
-    "text": ("Text", "Write a haiku about a mountain lake at dawn.", 7),
-    "image": ("Image", "smiling face", 1),
-    "music": ("Music", "calm folk melody in D minor", 3),
-    "terrain": ("Terrain", "snowy jagged mountains with a lake", 7),
+    "text": ("Text", ["What is the capital of France?", "Write a haiku about a mountain lake at dawn."], 7),
+    "image": ("Image", ["smiling face"], 1),
+    "music": ("Music", ["calm folk melody in D minor"], 3),
+    "terrain": ("Terrain", ["snowy jagged mountains with a lake"], 7),
 }
+
+NEW_RECIPE = (
+    "([tab, old]) => { const m = document.querySelector(`#${tab}-status`).innerText.match(/recipe ([0-9a-f]{12})/);"
+    " return m && m[1] !== old; }"
+)
 
 
 def shoot(page, tab: str, out: Path) -> None:
-    """Run the tab's prompt and screenshot the page once its status line names the recipe."""
-    title, prompt, seed = SHOTS[tab]
+    """Run the tab's prompts and screenshot the page once the status line names the last one's recipe."""
+    title, prompts, seed = SHOTS[tab]
     page.get_by_role("tab", name=title).click()
-    page.locator(f"#{tab}params-prompt textarea").first.fill(prompt)
     page.locator(f"#{tab}params-seed input").first.fill(str(seed))
-    page.locator(f"#{tab}-generate").click()
-    page.wait_for_function(f"document.querySelector('#{tab}-status').innerText.includes('recipe')")
+    old = ""
+    for prompt in prompts:
+        page.locator(f"#{tab}params-prompt textarea").first.fill(prompt)
+        page.locator(f"#{tab}-generate").click()
+        page.wait_for_function(NEW_RECIPE, arg=[tab, old])
+        old = page.locator(f"#{tab}-status").inner_text().rsplit("recipe ", 1)[-1][:12]
     page.wait_for_timeout(1500)  # let images and the mesh viewer paint
     page.screenshot(path=str(out), full_page=False)
     print(out)
