@@ -46,6 +46,7 @@ class Result:
     text: str | None = None
     elapsed_s: float = 0.0
     paths: dict[str, Path] = field(default_factory=dict)
+    load_s: float = 0.0  # of elapsed_s, the time spent loading the model (0 when it was already loaded)
 
     def by_role(self, role: str) -> list[Artifact]:
         """Artifacts with the given role ("image", "audio", "model3d", "recipe", ...)."""
@@ -159,13 +160,21 @@ class Studio:
                 return self._from_entry(modality, entry, seed, time.perf_counter() - start)
 
         gen = self.generators[modality]
+        timings: dict[str, float] = {}
         if spec.source == "procedural":
             output = gen.generate(None, params, ctx)
         else:
             mem_key = f"{modality}:{spec.id}"
+
+            def load() -> Any:
+                t = time.perf_counter()
+                model = gen.load(spec, self.memory.device, None)
+                timings["load"] = time.perf_counter() - t
+                return model
+
             output = self.memory.run(
                 mem_key,
-                lambda: gen.load(spec, self.memory.device, None),
+                load,
                 lambda model: gen.generate(model, params, ctx),
                 place=getattr(gen, "place_on_device", True),
             )
@@ -191,7 +200,8 @@ class Studio:
                 files[TEXT_FILE] = output.text.encode("utf-8")
                 roles[TEXT_FILE] = "raw-text"
             self.cache.put(key, CacheEntry(files=files, recipe=full_recipe, roles=roles))
-        return Result(modality, artifacts, full_recipe, seed, False, output.text, time.perf_counter() - start)
+        elapsed, load_s = time.perf_counter() - start, timings.get("load", 0.0)
+        return Result(modality, artifacts, full_recipe, seed, False, output.text, elapsed, load_s=load_s)
 
     def _from_entry(self, modality: str, entry: CacheEntry, seed: int | None, elapsed: float) -> Result:
         text = entry.files.get(TEXT_FILE)

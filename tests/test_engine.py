@@ -121,3 +121,19 @@ def test_use_cache_false_neither_reads_nor_writes(studio):
     s.generate("echo", p)
     assert gen.runs == 2
     assert not s.generate("echo", p, use_cache=False).from_cache
+
+
+def test_load_time_is_reported_only_for_the_run_that_loaded(studio):
+    s, gen = studio
+    slow_load = gen.load
+
+    def load(spec, device, dtype):
+        threading.Event().wait(0.05)  # a model that takes a moment to load
+        return slow_load(spec, device, dtype)
+
+    gen.load = load
+    first = s.generate("echo", s.check("echo", {"prompt": "a", "seed": 1}))
+    second = s.generate("echo", s.check("echo", {"prompt": "b", "seed": 1}))  # the model is already loaded
+    hit = s.generate("echo", s.check("echo", {"prompt": "a", "seed": 1}))
+    assert 0.05 <= first.load_s <= first.elapsed_s
+    assert second.load_s == 0.0 and hit.load_s == 0.0 and hit.from_cache

@@ -100,7 +100,8 @@ def status_line(result: Result) -> str:
     """A one-line summary: where the result came from, how long it took, and the seed used."""
     where = "⚡ From cache" if result.from_cache else "✓ Generated"
     seed = f" · seed {result.seed}" if result.seed is not None else ""
-    return f"{where} in {result.elapsed_s:.2f} s{seed} · recipe {result.recipe['id'][:12]}"
+    load = f" (loading the model took {result.load_s:.1f} s)" if result.load_s >= 0.5 else ""
+    return f"{where} in {result.elapsed_s:.2f} s{load}{seed} · recipe {result.recipe['id'][:12]}"
 
 
 def check_values(services: Services, modality: str, values: dict[str, Any]) -> Any:
