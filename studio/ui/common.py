@@ -57,6 +57,8 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
             return gr.Number(value=value, visible=False, label=label)
         if kind is bool:
             return gr.Checkbox(value=value, visible=False, label=label)
+        if isinstance(value, (tuple, list)):  # a list field (stop strings): comma-separated text, "" when empty
+            value = ", ".join(map(str, value))
         return gr.Textbox(value=value, visible=False, label=label)
     if spec.info:
         common["info"] = spec.info

@@ -43,6 +43,7 @@ def test_text_endpoint_returns_text_markdown_and_recipe_then_hits_the_cache(text
     assert md["path"].endswith("text.md")
     assert recipe["modality"] == "text" and recipe["seed"] == 3 and recipe["model"]["id"] == "tiny-llama"
     assert recipe["info"]["new_tokens"] <= 12 and "Generated" in status
+    assert recipe["params"]["stop"] == []  # left out, the API's stop list is empty (the model's own end only)
     again = text_client.predict(**TEXT, api_name="/text")
     assert again[0] == text and "From cache" in again[3]
 
