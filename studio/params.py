@@ -35,6 +35,7 @@ class ParamError(ValueError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,12 @@ def defaults_of(cls: type) -> dict[str, Any]:
     return {f.name: f.default for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
 
 
+# Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) by their bidi class, plus the invisible
+# direction marks (LRM U+200E, RLM U+200F, ALM U+061C), whose classes (L, R, AL) are those of ordinary letters.
+_BIDI_CONTROLS = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
+_DIRECTION_MARKS = frozenset({"\u200e", "\u200f", "\u061c"})
+
+
 def check_text(name: str, value: Any, spec: Spec) -> str:
     """Validate a string: type, length, and no control, bidi-override or lone-surrogate characters."""
     if not isinstance(value, str):
@@ -87,17 +94,7 @@ def check_text(name: str, value: Any, spec: Spec) -> str:
             raise ParamError(name, f"has a lone surrogate character at position {i}")
         if cat == "Cc" and ch not in "\n\t\r":
             raise ParamError(name, f"has a control character U+{ord(ch):04X} at position {i}")
-        if cat == "Cf" and unicodedata.bidirectional(ch) in {
-            "LRE",
-            "RLE",
-            "LRO",
-            "RLO",
-            "PDF",
-            "LRI",
-            "RLI",
-            "FSI",
-            "PDI",
-        }:
+        if cat == "Cf" and (ch in _DIRECTION_MARKS or unicodedata.bidirectional(ch) in _BIDI_CONTROLS):
             raise ParamError(name, f"has a bidirectional control character U+{ord(ch):04X} at position {i}")
     if not spec.allow_empty and not value.strip():
         raise ParamError(name, "must not be empty")
@@ -105,27 +102,58 @@ def check_text(name: str, value: Any, spec: Spec) -> str:
 
 
 def _check_number(name: str, value: Any, spec: Spec, kind: type) -> int | float:
+    """A finite ``kind`` (int or float) within ``spec``; NaN, infinities and integers too large for a float are
+    refused with the allowed range, never an ``OverflowError``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if isinstance(value, str):
-            try:
-                value = float(value.strip())
-            except ValueError:
-                raise ParamError(name, f"must be a number, got {value!r}") from None
-        else:
+        if not isinstance(value, str):
             raise ParamError(name, f"must be a number, got {type(value).__name__}")
+        value = _parse_number(name, value)
     if isinstance(value, float) and not math.isfinite(value):
-        raise ParamError(name, f"must be a finite number, got {value}")
+        raise ParamError(name, f"must be a finite number, got {value}{_allowed(spec)}")
     if kind is int:
         if isinstance(value, float) and not value.is_integer():
             raise ParamError(name, f"must be a whole number, got {value}")
         value = int(value)
     else:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ParamError(name, f"{_show(value)} is too large{_allowed(spec)}") from None
     if spec.min is not None and value < spec.min:
-        raise ParamError(name, f"{value} is below the allowed range [{_fmt(spec.min)}, {_fmt(spec.max)}]")
+        raise ParamError(name, f"{_show(value)} is below the allowed range [{_fmt(spec.min)}, {_fmt(spec.max)}]")
     if spec.max is not None and value > spec.max:
-        raise ParamError(name, f"{value} is above the allowed range [{_fmt(spec.min)}, {_fmt(spec.max)}]")
+        raise ParamError(name, f"{_show(value)} is above the allowed range [{_fmt(spec.min)}, {_fmt(spec.max)}]")
     return value
+
+
+def _parse_number(name: str, text: str) -> int | float:
+    """A number typed as text: exact for whole numbers ("12"), else a float ("1e400" becomes inf, refused later)."""
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass  # not a whole number, or past Python's digit limit for int(): try it as a float
+    try:
+        return float(text)
+    except ValueError:
+        raise ParamError(name, f"must be a number, got {text[:64]!r}") from None
+
+
+def _allowed(spec: Spec) -> str:
+    """What ``spec`` allows, as the tail of an error message ("; the allowed range is [0, 1]"), or "" if unbounded."""
+    if spec.choices is not None:
+        return "; it must be one of: " + ", ".join(str(c) for c in spec.choices)
+    if spec.min is None and spec.max is None:
+        return ""
+    return f"; the allowed range is [{_fmt(spec.min)}, {_fmt(spec.max)}]"
+
+
+def _show(value: Any) -> str:
+    """``value`` for an error message; integers too long to print usefully are described by their size."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        return f"a {'negative ' if value < 0 else ''}number of about {digits} digits"
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _fmt(x: float | None) -> str:
@@ -139,10 +167,11 @@ def check_value(name: str, value: Any, spec: Spec, kind: Any) -> Any:
     if spec.choices is not None:
         # Numbers sent as floats (1025.0) still match an int choice; strings must match exactly.
         if kind in (int, float) and not isinstance(value, bool):
-            value = _check_number(name, value, Spec(), kind)
+            value = _check_number(name, value, Spec(choices=spec.choices), kind)
         if value not in spec.choices:
             allowed = ", ".join(str(c) for c in spec.choices)
-            raise ParamError(name, f"{value!r} is not one of: {allowed}")
+            shown = _show(value) if isinstance(value, (int, float)) else repr(value)[:80]
+            raise ParamError(name, f"{shown} is not one of: {allowed}")
         return value
     if kind is bool:
         if not isinstance(value, bool):

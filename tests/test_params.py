@@ -57,3 +57,60 @@ def test_bad_values_name_the_field(values, field, words):
 
 def test_newlines_and_tabs_are_allowed():
     assert check_params(DemoParams, {"prompt": "a\nb\tc"}).prompt == "a\nb\tc"
+
+
+@pytest.mark.parametrize(
+    "values, field, words",
+    [
+        ({"scale": 10**400}, "scale", "[0, 2]"),
+        ({"scale": -(10**400)}, "scale", "[0, 2]"),
+        ({"scale": "1e400"}, "scale", "[0, 2]"),
+        ({"scale": float("-inf")}, "scale", "[0, 2]"),
+        ({"steps": 10**400}, "steps", "[1, 100]"),
+        ({"steps": 10**5000}, "steps", "[1, 100]"),  # past Python's int-to-text digit limit
+        ({"steps": 1e300}, "steps", "[1, 100]"),
+        ({"size_px": 10**400}, "size_px", "one of"),
+    ],
+)
+def test_huge_numbers_are_a_param_error_naming_the_range(values, field, words):
+    with pytest.raises(ParamError) as err:
+        check_params(DemoParams, values)
+    assert err.value.field == field
+    assert words in str(err.value)
+    assert len(str(err.value)) < 200
+
+
+@dataclass(frozen=True)
+class ChoiceFloatParams:
+    ratio: float = param(0.5, choices=(0.5, 1.0))
+
+
+def test_huge_integer_for_a_float_choice_is_a_param_error():
+    with pytest.raises(ParamError) as err:
+        check_params(ChoiceFloatParams, {"ratio": 10**400})
+    assert err.value.field == "ratio" and "one of" in str(err.value)
+
+
+def test_real_params_refuse_huge_integers():
+    from studio.generators.music import MusicParams
+    from studio.generators.terrain import TerrainParams
+    from studio.generators.text import TextParams
+
+    for cls, name in ((TerrainParams, "roughness"), (MusicParams, "duration_s"), (TextParams, "temperature")):
+        values = {name: 10**400, "prompt": "hi"}
+        with pytest.raises(ParamError) as err:
+            check_params(cls, values)
+        assert err.value.field == name and "range" in str(err.value)
+
+
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c", "\u202a", "\u2066", "\u2069"])
+def test_direction_marks_are_refused(mark):
+    with pytest.raises(ParamError) as err:
+        check_params(DemoParams, {"prompt": f"a{mark}b"})
+    assert err.value.field == "prompt"
+    assert f"U+{ord(mark):04X}" in str(err.value) and "position 1" in str(err.value)
+
+
+def test_param_error_keeps_the_message_without_the_field():
+    err = ParamError("steps", "is wrong")
+    assert str(err) == "steps: is wrong" and err.message == "is wrong"
