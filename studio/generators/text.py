@@ -33,13 +33,14 @@ from studio.generators.text_prompts import (
     plain_chat,
     preset,
 )
-from studio.params import SEED_MAX, ParamError, param
+from studio.params import SEED_MAX, ParamError, Spec, check_text, param
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT_PROMPT_CHARS = 8000
 MAX_STOP_STRINGS = 8
 MAX_STOP_CHARS = 64
+MAX_HISTORY_CHARS = 60000
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class TextParams:
     )
     history: str = param(
         "",
-        max_len=60000,
+        max_len=MAX_HISTORY_CHARS,
         label="History (JSON)",
         advanced=True,
         info='earlier turns: [{"role": "user", "content": ...}, {"role": "assistant", ...}]',
@@ -85,11 +86,17 @@ class TextParams:
     seed: int = param(-1, min=-1, max=SEED_MAX, step=1, label="Seed", info="-1 draws a random seed")
 
     def check(self) -> None:
-        """Cross-field checks: a usable stop list, a well-formed history, and history only in chat mode."""
+        """Cross-field checks: a usable stop list, a well-formed history with clean text, history only in chat mode."""
         for i, s in enumerate(self.stop):
             if not s:
                 raise ParamError(f"stop[{i}]", "must not be empty (an empty stop string would end at once)")
         history = parse_history(self.history)
+        # JSON escapes ("\u0000", "\u202e") pass the check on the raw text, so each message is checked once decoded.
+        for i, m in enumerate(history):
+            try:
+                check_text("history", m["content"], Spec(max_len=MAX_HISTORY_CHARS))
+            except ParamError as exc:
+                raise ParamError("history", f"message {i} {exc.message}") from None
         if history and self.mode != "chat":
             raise ParamError("history", "is only used in chat mode; leave it empty for completion")
         p = preset(self.preset)

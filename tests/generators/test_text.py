@@ -348,6 +348,36 @@ def test_bad_input_names_the_field(values, field):
     assert err.value.field == field
 
 
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("a\u0000b", "control character U+0000"),
+        ("a\u001bb", "control character U+001B"),
+        ("a\u202eb", "bidirectional control character U+202E"),
+        ("a\u2066b", "bidirectional control character U+2066"),
+        ("a\u200fb", "bidirectional control character U+200F"),
+        ("a\ud800b", "lone surrogate"),
+    ],
+)
+@pytest.mark.parametrize("form", ["messages", "pairs"])
+def test_history_messages_refuse_control_and_bidi_characters(content, words, form):
+    # JSON escapes (\\u0000, \\u202e) pass the check on the raw text and only appear once the history is parsed.
+    if form == "messages":
+        raw = json.dumps([{"role": "user", "content": "hi"}, {"role": "assistant", "content": content}])
+    else:
+        raw = json.dumps([["hi", content]])
+    assert "\\u" in raw
+    with pytest.raises(ParamError) as err:
+        check_params(TextParams, {"prompt": "hi", "history": raw})
+    assert err.value.field == "history"
+    assert "message 1" in str(err.value) and words in str(err.value)
+
+
+def test_history_messages_keep_newlines_and_tabs():
+    raw = json.dumps([["line one\nline two", "a\tb\r\n"]])
+    assert check_params(TextParams, {"prompt": "hi", "history": raw}).history == raw
+
+
 def test_history_forms():
     pairs = parse_history('[["hi", "hello"]]')
     assert pairs == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
