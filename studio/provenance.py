@@ -59,22 +59,52 @@ def make_recipe(
     }
 
 
+# diffusers scheduler classes by the sampler names AUTOMATIC1111 writes for them (A1111 calls PNDM "PLMS").
+A1111_SAMPLERS = {
+    "DDIMScheduler": "DDIM",
+    "PNDMScheduler": "PLMS",
+    "LMSDiscreteScheduler": "LMS",
+    "EulerDiscreteScheduler": "Euler",
+    "EulerAncestralDiscreteScheduler": "Euler a",
+    "HeunDiscreteScheduler": "Heun",
+    "KDPM2DiscreteScheduler": "DPM2",
+    "KDPM2AncestralDiscreteScheduler": "DPM2 a",
+    "DPMSolverMultistepScheduler": "DPM++ 2M",
+    "DPMSolverSDEScheduler": "DPM++ SDE",
+    "UniPCMultistepScheduler": "UniPC",
+    "LCMScheduler": "LCM",
+}
+IMAGE_TO_IMAGE_MODES = ("img2img", "inpaint")
+
+
 def a1111_parameters(recipe: dict[str, Any]) -> str:
-    """The recipe as an AUTOMATIC1111 ``parameters`` string (prompt, negative prompt, then ``Key: value`` pairs)."""
+    """The recipe as an AUTOMATIC1111 ``parameters`` string (prompt, negative prompt, then ``Key: value`` pairs).
+
+    It states what was used, not what was asked: the output's size and the scheduler that ran, from the recipe's
+    ``info`` (the params say ``None`` / ``"Default"`` for "the model's own"); a fact that is unknown or that did
+    not apply (no size, no scheduler for the built-in GAN, denoising strength for text-to-image) is left out.
+    """
     p = dict(recipe.get("params", {}))
+    info = recipe.get("info") or {}
     prompt = str(p.pop("prompt", ""))
     negative = p.pop("negative_prompt", None)
+    size = _size(p.pop("width", None), p.pop("height", None), info)
+    sampler = _sampler(p.pop("scheduler", None), info)
+    if "strength" in p and p.get("mode") not in IMAGE_TO_IMAGE_MODES:
+        del p["strength"]  # only image-to-image and inpainting start from an image, so only they denoise part-way
     names = {
         "num_steps": "Steps",
-        "scheduler": "Sampler",
         "guidance_scale": "CFG scale",
         "seed": "Seed",
         "model": "Model",
         "strength": "Denoising strength",
     }
     pairs: list[str] = []
-    if "width" in p and "height" in p:
-        pairs.append(f"Size: {p.pop('width')}x{p.pop('height')}")
+    if size:
+        pairs.append(f"Size: {size}")
+    if sampler:
+        p["scheduler"] = sampler
+        names["scheduler"] = "Sampler"
     for k in sorted(p):
         v = p[k]
         if isinstance(v, (bytes, list, dict)) or v is None:
@@ -88,6 +118,38 @@ def a1111_parameters(recipe: dict[str, Any]) -> str:
         lines.append(f"Negative prompt: {negative}")
     lines.append(", ".join(pairs))
     return "\n".join(lines)
+
+
+def _size(width: Any, height: Any, info: dict[str, Any]) -> str | None:
+    """``"WxH"`` of the output: the size ``info`` reports, else the one asked for, else None (unknown)."""
+    made = info.get("size")
+    if isinstance(made, (list, tuple)) and len(made) == 2 and all(_positive_int(x) for x in made):
+        return f"{made[0]}x{made[1]}"
+    if _positive_int(width) and _positive_int(height):
+        return f"{width}x{height}"
+    return None
+
+
+def _positive_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x > 0
+
+
+def _sampler(asked: Any, info: dict[str, Any]) -> str | None:
+    """The A1111 name of the scheduler that ran (``info["scheduler"]`` is its class name), or None if none did.
+
+    The asked-for name wins when it names that class more exactly ("DPM++ 2M Karras" is a DPMSolverMultistep
+    scheduler with Karras sigmas); a class A1111 has no name for keeps its own. Without an ``info`` (a recipe
+    written by hand) the asked-for name stands, unless it is "Default", which says nothing about what ran.
+    """
+    ran = info.get("scheduler")
+    if isinstance(ran, str) and ran:
+        name = A1111_SAMPLERS.get(ran, ran)
+        if isinstance(asked, str) and asked.removesuffix(" Karras") == name:
+            return asked
+        return name
+    if info or not isinstance(asked, str) or asked in ("", "Default"):
+        return None
+    return asked
 
 
 def _json(recipe: dict[str, Any]) -> str:
