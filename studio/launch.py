@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
+import re
 from pathlib import Path
 
 from studio.settings import Settings, default_cache_dir
@@ -29,25 +31,77 @@ def parse_auth(text: str) -> tuple[str, str]:
     return user, password
 
 
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.05 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("--gpu-budget is a fraction of GPU memory between 0.05 and 1")
+DEVICES = "auto, cpu, cuda, cuda:N, mps"
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
+
+
+def _number(text: str, allowed: str, low: float, high: float = math.inf, low_open: bool = False) -> float:
+    """A finite float from a flag's text within [low, high] (or (low, high]); the message says ``allowed``.
+
+    argparse prefixes the message with the flag's name.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    too_low = value <= low if low_open else value < low
+    if not math.isfinite(value) or too_low or value > high:
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
     return value
+
+
+def _fraction(text: str) -> float:
+    return _number(text, "a fraction of GPU memory: a finite number from 0.05 to 1", 0.05, 1.0)
 
 
 def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
+    return _number(text, "a finite positive number", 0.0, low_open=True)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 65535, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, got {value}")
     return value
+
+
+def _device(text: str) -> str:
+    value = text.strip().lower()
+    if not _DEVICE.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"must be one of {DEVICES}, got {text!r}")
+    return value
+
+
+def device_problem(device: str) -> str | None:
+    """Why ``device`` cannot be used on this machine, or None if it can (``auto`` always can).
+
+    Imports torch, so ``main`` calls it only after the flags parsed.
+    """
+    if device in ("auto", "cpu"):
+        return None
+    import torch
+
+    if device == "mps":
+        if not torch.backends.mps.is_available():
+            return "--device mps: no Apple GPU (MPS) is available here; use --device cpu or auto"
+        return None
+    if not torch.cuda.is_available():
+        return f"--device {device}: no CUDA GPU is available here (torch sees none); use --device cpu or auto"
+    _, _, index = device.partition(":")
+    count = torch.cuda.device_count()
+    if index and int(index) >= count:
+        return f"--device {device}: this machine has {count} CUDA GPU(s), numbered cuda:0 to cuda:{count - 1}"
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The flags of ``python app.py``."""
     p = argparse.ArgumentParser(description="Serve the studio (Text, Image, Music, Terrain) in the browser.")
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--port", type=_port, default=7860, help="port, 1-65535 (default 7860)")
     p.add_argument("--share", action="store_true", help="also make a public link (needs --auth)")
     p.add_argument("--auth", type=parse_auth, default=None, metavar="USER:PASS", help="require a login")
     p.add_argument("--share-without-auth", action="store_true", help="allow --share without --auth (anyone can use it)")
@@ -64,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model-dir", type=Path, action="append", default=[], help="a folder of HF-format models (repeatable)"
     )
-    p.add_argument("--device", default="auto", help="compute device: auto, cpu, cuda, cuda:1 (default auto)")
+    p.add_argument("--device", type=_device, default="auto", help=f"compute device: {DEVICES} (default auto)")
     p.add_argument("--result-cache-gb", type=_positive, default=2.0, help="size of the result cache (default 2 GB)")
     return p
 
@@ -90,6 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.share and args.auth is None and not args.share_without_auth:
         parser.error("--share makes the studio public: give --auth user:pass, or --share-without-auth if you mean it")
+    problem = device_problem(args.device)
+    if problem:
+        parser.error(problem)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from studio.services import build_services
