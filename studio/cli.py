@@ -17,12 +17,14 @@ from studio.launch import offline_environment
 from studio.params import ParamError, spec_of
 from studio.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 def _add_param_flags(parser: argparse.ArgumentParser, params_type: type) -> None:
     hints = get_type_hints(params_type)
     for f in dataclasses.fields(params_type):
         spec = spec_of(params_type, f.name)
-        flag = "--" + f.name.replace("_", "-")
+        flag = _flag(f.name)
         kind = hints[f.name]
         help_text = spec.label or f.name
         if spec.min is not None or spec.max is not None:
@@ -58,26 +60,30 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
         _add_param_flags(p, generator.params_type)
     args = top.parse_args(argv)
-    settings = Settings(**({"cache_dir": args.cache_dir} if args.cache_dir else {}), model_dirs=tuple(args.model_dir))
-    services = build_services(settings)
-    studio = services.studio
-    params_type = studio.params_type(args.modality)
-    values: dict[str, Any] = {}
-    hints = get_type_hints(params_type)
-    for f in dataclasses.fields(params_type):
-        if hasattr(args, f.name):
-            raw = getattr(args, f.name)
-            values[f.name] = _coerce(raw, hints[f.name])
     try:
+        settings = Settings(
+            **({"cache_dir": args.cache_dir} if args.cache_dir else {}), model_dirs=tuple(args.model_dir)
+        )
+        studio = build_services(settings).studio
+        params_type = studio.params_type(args.modality)
+        values: dict[str, Any] = {}
+        hints = get_type_hints(params_type)
+        for f in dataclasses.fields(params_type):
+            if hasattr(args, f.name):
+                values[f.name] = _coerce(getattr(args, f.name), hints[f.name], _flag(f.name))
         params = studio.check(args.modality, values)
         result = studio.generate(args.modality, params, use_cache=not args.no_cache)
     except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    args.out.mkdir(parents=True, exist_ok=True)
-    for a in result.artifacts:
-        (args.out / a.name).write_bytes(a.data)
-        print(args.out / a.name)
+        return _fail(exc, 2)
+    except (ValueError, RuntimeError, OSError) as exc:
+        return _fail(exc, 1)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for a in result.artifacts:
+            (args.out / a.name).write_bytes(a.data)
+            print(args.out / a.name)
+    except OSError as exc:
+        return _fail(f"cannot write to --out {args.out}: {exc.strerror or exc}", 1)
     if result.text is not None:
         print(result.text, file=sys.stderr)
     source = "from cache" if result.from_cache else "generated"
@@ -85,12 +91,42 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _coerce(raw: Any, kind: Any) -> Any:
+def _fail(problem: Exception | str, code: int) -> int:
+    """Print ``error: ...`` (no traceback; it is logged at debug level) and return the exit ``code``.
+
+    2 is a bad parameter or flag; 1 is a failure while generating or writing the outputs.
+    """
+    log.debug("the command failed", exc_info=isinstance(problem, Exception))
+    text = str(problem) or type(problem).__name__
+    print(f"error: {text}", file=sys.stderr)
+    return code
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _read_file_flag(flag: str, raw: str) -> bytes:
+    """The bytes of the file a file flag names; an empty path means none. Raises ``ParamError`` naming the flag."""
+    if not raw:
+        return b""
+    path = Path(raw)
+    if not path.exists():
+        raise ParamError(flag, f"file not found: {raw}")
+    if not path.is_file():
+        raise ParamError(flag, f"{raw} is not a file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ParamError(flag, f"cannot read {raw}: {exc.strerror or exc}") from None
+
+
+def _coerce(raw: Any, kind: Any, flag: str) -> Any:
     """Turn a flag's text into the field's type where it is unambiguous; validation does the rest."""
     if not isinstance(raw, str):
         return raw
-    if kind is bytes:  # file flags (--melody-audio, --extend-from) take a path; validation names a bad one
-        return Path(raw).read_bytes() if Path(raw).is_file() else raw
+    if kind is bytes:  # file flags (--init-image, --melody-audio, ...) take a path
+        return _read_file_flag(flag, raw)
     if kind is int:
         try:
             return int(raw)

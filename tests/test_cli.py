@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,3 +61,102 @@ def test_cli_bad_value_is_a_clear_error(tmp_path):
     r = run_cli("terrain", "--prompt", "hills", "--size-px", "100", "--out", str(tmp_path / "o"), cache=tmp_path / "c")
     assert r.returncode == 2
     assert "size_px" in r.stderr and "129" in r.stderr
+
+
+def cli(capsys, *args: str, cache: Path) -> tuple[int, str, str]:
+    """``studio.cli.main`` in this process: (exit code, stdout, stderr)."""
+    from studio.cli import main
+
+    code = main(["generate", *args, "--cache-dir", str(cache)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def red_png(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(path)
+    return path
+
+
+def test_generator_value_error_is_exit_1_without_traceback(tmp_path, capsys):
+    init = red_png(tmp_path / "init.png")
+    code, _, err = cli(
+        capsys,
+        "image",
+        "--prompt",
+        "red apple",
+        "--mode",
+        "img2img",
+        "--init-image",
+        str(init),
+        "--strength",
+        "0.01",
+        "--num-steps",
+        "1",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path / "o"),
+        cache=tmp_path / "c",
+    )
+    assert code == 1
+    # The last line: loading the model may draw a progress bar on stderr first.
+    assert err.splitlines()[-1].startswith("error: ") and "leaves no step to run" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("out of GPU memory"), OSError("disk full")])
+def test_generator_runtime_and_os_errors_are_exit_1(exc, tmp_path, capsys, monkeypatch):
+    from studio.engine import Studio
+
+    def fail(*_args, **_kwargs):
+        raise exc
+
+    monkeypatch.setattr(Studio, "generate", fail)
+    code, _, err = cli(capsys, "terrain", "--prompt", "hills", "--out", str(tmp_path / "o"), cache=tmp_path / "c")
+    assert code == 1
+    assert err.strip() == f"error: {exc}"
+
+
+def test_bad_parameter_in_process_stays_exit_2(tmp_path, capsys):
+    code, _, err = cli(
+        capsys, "terrain", "--roughness", str(10**400), "--out", str(tmp_path / "o"), cache=tmp_path / "c"
+    )
+    assert code == 2 and err.startswith("error: roughness") and "Traceback" not in err
+
+
+def test_unwritable_out_folder_is_exit_1(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    args = ("terrain", "--prompt", "hills", "--size-px", "129", "--seed", "1", "--out")
+    code, out, err = cli(capsys, *args, str(blocker / "out"), cache=tmp_path / "c")
+    assert code == 1
+    assert err.startswith("error: ") and str(blocker / "out") in err and "Traceback" not in err
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    "modality, flag, extra",
+    [
+        ("image", "--init-image", ("--mode", "img2img")),
+        ("image", "--mask-image", ("--mode", "inpaint")),
+        ("music", "--melody-audio", ()),
+        ("music", "--extend-from", ()),
+    ],
+)
+def test_missing_file_flag_names_the_flag_and_the_path(modality, flag, extra, tmp_path, capsys):
+    missing = tmp_path / "nope" / "missing.bin"
+    code, _, err = cli(
+        capsys,
+        modality,
+        "--prompt",
+        "x",
+        *extra,
+        flag,
+        str(missing),
+        "--out",
+        str(tmp_path / "o"),
+        cache=tmp_path / "c",
+    )
+    assert code == 2
+    assert flag in err and f"file not found: {missing}" in err and "Traceback" not in err
