@@ -81,6 +81,25 @@ _BIDI_CONTROLS = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FS
 _DIRECTION_MARKS = frozenset({"\u200e", "\u200f", "\u061c"})
 
 
+def unsafe_kind(ch: str) -> str | None:
+    """Why ``ch`` is refused in text ("control", "bidirectional control", "lone surrogate"), or None if it is fine.
+
+    Controls other than newline, tab and carriage return, and the characters that reorder text invisibly."""
+    cat = unicodedata.category(ch)
+    if cat == "Cs":
+        return "lone surrogate"
+    if cat == "Cc" and ch not in "\n\t\r":
+        return "control"
+    if cat == "Cf" and (ch in _DIRECTION_MARKS or unicodedata.bidirectional(ch) in _BIDI_CONTROLS):
+        return "bidirectional control"
+    return None
+
+
+def clean_text(value: str) -> str:
+    """``value`` without the characters ``check_text`` refuses (for text a model wrote, which is not refused)."""
+    return "".join(ch for ch in value if unsafe_kind(ch) is None)
+
+
 def check_text(name: str, value: Any, spec: Spec) -> str:
     """Validate a string: type, length, and no control, bidi-override or lone-surrogate characters."""
     if not isinstance(value, str):
@@ -89,13 +108,11 @@ def check_text(name: str, value: Any, spec: Spec) -> str:
     if len(value) > limit:
         raise ParamError(name, f"is {len(value)} characters long; at most {limit} are allowed")
     for i, ch in enumerate(value):
-        cat = unicodedata.category(ch)
-        if cat == "Cs":
+        kind = unsafe_kind(ch)
+        if kind == "lone surrogate":
             raise ParamError(name, f"has a lone surrogate character at position {i}")
-        if cat == "Cc" and ch not in "\n\t\r":
-            raise ParamError(name, f"has a control character U+{ord(ch):04X} at position {i}")
-        if cat == "Cf" and (ch in _DIRECTION_MARKS or unicodedata.bidirectional(ch) in _BIDI_CONTROLS):
-            raise ParamError(name, f"has a bidirectional control character U+{ord(ch):04X} at position {i}")
+        if kind is not None:
+            raise ParamError(name, f"has a {kind} character U+{ord(ch):04X} at position {i}")
     if not spec.allow_empty and not value.strip():
         raise ParamError(name, "must not be empty")
     return value

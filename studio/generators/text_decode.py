@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from studio.generators.text_fast import Runner
+from studio.params import clean_text
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ class TextStream:
         self._read = 0  # ids already turned into text
 
     def _decode(self, ids: Sequence[int]) -> str:
-        return str(self.tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False))
+        # A model may write control or bidi characters (a small or random model does): dropped here, so the text
+        # shown, saved and sent back as chat history is text the studio would accept as input.
+        return clean_text(str(self.tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)))
 
     def push(self, token_id: int) -> str:
         """Add one token; returns the whole text so far."""

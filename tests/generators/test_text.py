@@ -436,3 +436,19 @@ def test_builtin_smollm2_converts_once_and_answers(tmp_path):
     assert {f.name: f.stat().st_mtime_ns for f in Path(spec.path).iterdir()} == written  # no second conversion
     text, _, info = _run(gen, tm, _params(prompt="What is the capital of France?", temperature=0.0, max_new_tokens=16))
     assert "Paris" in text and info["runner"] == "lean-llama"
+
+
+def test_model_written_control_and_bidi_characters_are_dropped_from_the_text():
+    from studio.generators.text_decode import TextStream
+    from studio.params import Spec, check_text
+
+    class CharTokenizer:  # token id = code point
+        def decode(self, ids, **_):
+            return "".join(map(chr, ids))
+
+    stream = TextStream(CharTokenizer())
+    for ch in "hi\x1b[31m \u202eevil\u200e\nok":
+        stream.push(ord(ch))
+    text = stream.flush()
+    assert text == "hi[31m evil\nok"
+    check_text("history", text, Spec())  # what the model wrote is accepted back as the next turn's history
