@@ -19,6 +19,7 @@ import gradio as gr
 
 from studio import provenance
 from studio.services import Services
+from studio.ui.common import auto_fields
 
 MAX_ENTRIES = 200
 THUMB_ROLES = ("image", "preview", "pianoroll")
@@ -115,6 +116,12 @@ def restore_values(
     return updates
 
 
+def set_by_user(params_type: type, params: dict[str, Any]) -> list[str]:
+    """The prompt-following fields (``auto_fields``) that the recipe's request set itself: restored as "yours", so
+    a rerun uses them rather than what the prompt would choose."""
+    return sorted(n for n in auto_fields(params_type) if params.get(n) is not None)
+
+
 def all_widgets(handles: dict[str, dict[str, Any]]) -> list[Any]:
     """Every tab's parameter widgets, in a fixed order (tab, then field)."""
     return [w for h in handles.values() for w in h.get("widgets", {}).values()]
@@ -156,6 +163,11 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
             clear = gr.Button("Clear history", size="sm", elem_id="history-clear")
     widgets = all_widgets(handles)
     modalities = list(handles)
+    # Tabs whose sliders follow the prompt unless set ("overridden" state): a restore marks the ones the recipe set.
+    overrides = {m: h["overridden"] for m, h in handles.items() if h.get("overridden") is not None}
+    # ... and those that show which ones are set: (component, describe(list of names) -> text).
+    notes = {m: h["overrides_note"] for m, h in handles.items() if h.get("overrides_note") is not None}
+    targets = [tabs, *overrides.values(), *(c for c, _ in notes.values()), *widgets]
 
     def on_result(recipe: dict[str, Any], hist: list[dict[str, Any]]) -> tuple[Any, Any]:
         entry = entry_of(services, recipe)
@@ -173,12 +185,15 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
     def restore(modality: str, params: dict[str, Any], settings: dict[str, Any] | None) -> list[Any]:
         if modality not in modalities:
             raise gr.Error(f"this studio has no {modality} tab")
-        return [gr.Tabs(selected=modality), *restore_values(handles, modality, params, settings)]
+        mine = set_by_user(services.studio.params_type(modality), params)
+        marks = [mine if m == modality else gr.skip() for m in overrides]
+        texts = [describe(mine) if m == modality else gr.skip() for m, (_, describe) in notes.items()]
+        return [gr.Tabs(selected=modality), *marks, *texts, *restore_values(handles, modality, params, settings)]
 
     def on_select(hist: list[dict[str, Any]], evt: gr.SelectData) -> list[Any]:
         shown = [e for e in hist or [] if e.get("thumb") and Path(e["thumb"]).is_file()]
         if evt.index is None or not 0 <= int(evt.index) < len(shown):
-            return [gr.skip()] * (1 + len(widgets))
+            return [gr.skip()] * len(targets)
         e = shown[int(evt.index)]
         return restore(e["modality"], e["params"], e.get("info", {}).get("settings"))
 
@@ -186,8 +201,8 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
         recipe = recipe_from_upload(path)
         return restore(recipe["modality"], recipe.get("params", {}), recipe.get("info", {}).get("settings"))
 
-    gallery.select(on_select, [history], [tabs, *widgets], api_visibility="private", queue=False)
-    dropped = drop.upload(on_drop, [drop], [tabs, *widgets], api_visibility="private")
+    gallery.select(on_select, [history], targets, api_visibility="private", queue=False)
+    dropped = drop.upload(on_drop, [drop], targets, api_visibility="private")
     # Empty the drop zone afterwards (also after a refused file), so the next file can be dropped straight away.
     dropped.then(lambda: None, None, [drop], api_visibility="private", queue=False)
     clear.click(lambda: ([], []), None, [history, gallery], api_visibility="private", queue=False)

@@ -97,6 +97,7 @@ def build_image_tab(services: Services) -> dict[str, Any]:
     names = [f.name for f in dataclasses.fields(params_type)]
     plain = [n for n in names if n not in FILE_FIELDS]
     widgets: dict[str, Any] = {}
+    parents = gr.State([])  # recipe ids of outputs sent here from other tabs (lineage)
     choices = _model_choices(services)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
@@ -189,9 +190,9 @@ def build_image_tab(services: Services) -> dict[str, Any]:
         queue=False,
     )
 
-    def run(values: dict[str, Any], progress: gr.Progress) -> Any:
+    def run(values: dict[str, Any], progress: gr.Progress, lineage: list[str] | None = None) -> Any:
         params = check_values(services, "image", values)
-        for item in run_request(services, "image", params, progress):
+        for item in run_request(services, "image", params, progress, parents=lineage or []):
             if isinstance(item, Result):
                 yield (*_outputs_of(item), None)  # the preview has done its job once the images are in
             elif item.kind == "preview" and item.data is not None:
@@ -199,12 +200,12 @@ def build_image_tab(services: Services) -> dict[str, Any]:
             else:
                 yield tuple(gr.skip() for _ in range(len(outputs) + 1))  # lets Stop end the handler at the next step
 
-    def ui_body(values: dict[str, Any], editor_value: Any, progress: gr.Progress) -> Any:
+    def ui_body(values: dict[str, Any], editor_value: Any, lineage: list[str], progress: gr.Progress) -> Any:
         for n in SIZE_FIELDS:
             values[n] = values.get(n) or None  # 0 = the model's own size
         init, mask = _editor_files(editor_value) if values.get("mode") != "txt2img" else (b"", b"")
         values["init_image"], values["mask_image"] = init, mask
-        yield from run(values, progress)
+        yield from run(values, progress, lineage)
 
     def api_body(values: dict[str, Any], init_file: Any, mask_file: Any, progress: gr.Progress) -> Any:
         values["init_image"] = _read_upload(_file_path(init_file), "init_image")
@@ -237,16 +238,16 @@ def build_image_tab(services: Services) -> dict[str, Any]:
                     yield tuple(gr.skip() for _ in range(len(BUILTINS) + 1))
         yield (*cells, f"seed {seed} · " + " · ".join(notes))
 
-    ui_inputs = [*(widgets[n] for n in plain), editor]
+    ui_inputs = [*(widgets[n] for n in plain), editor, parents]
     ui_event = generate.click(
-        api_handler(plain, ui_body, extra=["editor"]),
+        api_handler(plain, ui_body, extra=["editor", "parents"]),
         inputs=ui_inputs,
         outputs=[*outputs, preview],
         api_visibility="private",
         concurrency_id="gpu",
     )
     submitted = widgets["prompt"].submit(
-        api_handler(plain, ui_body, extra=["editor"]),
+        api_handler(plain, ui_body, extra=["editor", "parents"]),
         inputs=ui_inputs,
         outputs=[*outputs, preview],
         api_visibility="private",
@@ -279,6 +280,9 @@ def build_image_tab(services: Services) -> dict[str, Any]:
         "widgets": dict(widgets),
         "recipe": recipe,
         "generate": generate,
+        "parents": parents,  # a gr.State other tabs set when they send something here
+        "editor": editor,  # a terrain render sent here becomes the init image
+        "gallery": gallery,  # its first picture's colours can be sent to the terrain
         "events": [ui_event, submitted, compared_event, api_event, api_compare],
     }
 

@@ -79,6 +79,7 @@ def build_music_tab(services: Services) -> dict[str, Any]:
     widgets: dict[str, Any] = {}
     overridden = gr.State([])
     last = gr.State(None)  # the last piece of this session, for Extend
+    parents = gr.State([])  # recipe ids of outputs sent here from other tabs (lineage)
     choices = _model_choices(services)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=300):
@@ -161,13 +162,16 @@ def build_music_tab(services: Services) -> dict[str, Any]:
             used = recipe.get("info", {}).get("settings", {}) if isinstance(recipe, dict) else {}
             yield (*item, *(used.get(n, gr.skip()) if n not in ov else gr.skip() for n in autos))
 
-    def ui_body(values: dict[str, Any], ov: list[str], melody_path: str | None, progress: gr.Progress) -> Any:
-        yield from with_sliders(run(ui_values(values, ov, melody_path), [], progress), ov)
+    def ui_body(
+        values: dict[str, Any], ov: list[str], melody_path: str | None, lineage: list[str], progress: gr.Progress
+    ) -> Any:
+        yield from with_sliders(run(ui_values(values, ov, melody_path), lineage or [], progress), ov)
 
     def extend_body(
         values: dict[str, Any],
         ov: list[str],
         melody_path: str | None,
+        lineage: list[str],
         prev: dict[str, Any] | None,
         progress: gr.Progress,
     ) -> Any:
@@ -185,23 +189,23 @@ def build_music_tab(services: Services) -> dict[str, Any]:
         for item in run(values, [], progress):
             yield item[:-1]  # the session's "last piece" is the browser's business
 
-    ui_inputs = [*(widgets[n] for n in plain), overridden, melody]
+    ui_inputs = [*(widgets[n] for n in plain), overridden, melody, parents]
     ui_event = generate.click(
-        api_handler(plain, ui_body, extra=["overridden", "melody"]),
+        api_handler(plain, ui_body, extra=["overridden", "melody", "parents"]),
         inputs=ui_inputs,
         outputs=outputs + auto_widgets,
         api_visibility="private",
         concurrency_id="gpu",
     )
     submitted = widgets["prompt"].submit(
-        api_handler(plain, ui_body, extra=["overridden", "melody"]),
+        api_handler(plain, ui_body, extra=["overridden", "melody", "parents"]),
         inputs=ui_inputs,
         outputs=outputs + auto_widgets,
         api_visibility="private",
         concurrency_id="gpu",
     )
     extended = extend.click(
-        api_handler(plain, extend_body, extra=["overridden", "melody", "last"]),
+        api_handler(plain, extend_body, extra=["overridden", "melody", "parents", "last"]),
         inputs=[*ui_inputs, last],
         outputs=outputs + auto_widgets,
         api_visibility="private",
@@ -220,6 +224,8 @@ def build_music_tab(services: Services) -> dict[str, Any]:
         "widgets": {n: w for n, w in widgets.items()},
         "recipe": recipe,
         "generate": generate,
+        "parents": parents,  # a gr.State other tabs set when they send something here
+        "overridden": overridden,  # the sliders the visitor set (restoring a recipe sets it too)
         "events": [ui_event, submitted, extended, api_event],
     }
 

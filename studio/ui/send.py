@@ -67,12 +67,12 @@ def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], t
             editor = {"background": preview, "layers": [], "composite": preview}
             return gr.Tabs(selected="image"), editor, "img2img", _recipe_id(recipe)
 
+        # Queued (not queue=False): only a queued event's gr.Error reaches the page as a message.
         to_image.click(
             terrain_to_image,
             [terrain["preview"], terrain["recipe"]],
             [tabs, image["editor"], image["widgets"]["mode"], image["parents"]],
             api_visibility="private",
-            queue=False,
         )
 
     if terrain and image and image.get("gallery") is not None and "colours" in terrain.get("widgets", {}):
@@ -90,5 +90,4 @@ def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], t
             [image["gallery"], image["recipe"]],
             [tabs, terrain["widgets"]["colours"], terrain["parents"]],
             api_visibility="private",
-            queue=False,
         )

@@ -66,7 +66,9 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
             yours = gr.Markdown("Every slider follows the prompt.", elem_id="terrain-overrides")
         with gr.Column(scale=3, min_width=300):
             status = gr.Markdown("", elem_id="terrain-status")
-            preview = gr.Image(label="Preview (hillshaded)", type="filepath", elem_id="terrain-preview", height=420)
+            preview = gr.Image(
+                label="Preview (hillshaded)", type="filepath", interactive=False, elem_id="terrain-preview", height=420
+            )
             mesh = gr.Model3D(label="Mesh (GLB, vertex colours)", elem_id="terrain-mesh", height=360)
             files = gr.File(label="Downloads", file_count="multiple", elem_id="terrain-files")
             with gr.Accordion("Recipe", open=False):
@@ -142,6 +144,8 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         "recipe": recipe,  # the last result's recipe; its change feeds the history
         "generate": generate,
         "parents": parents,  # a gr.State other tabs set when they send something here
+        "overridden": overridden,  # the sliders the visitor set (restoring a recipe sets it too)
+        "overrides_note": (yours, describe),  # the line saying which they are
         "preview": preview,
         "events": [ui_event, submitted, api_event],
     }

@@ -256,4 +256,5 @@ def wire_prompt_sends(text: dict[str, Any], handles: dict[str, dict[str, Any]], 
             out: tuple[Any, ...] = (gr.Tabs(selected=target), prompt.strip())
             return (*out, [recipe["id"]] if made_here else []) if lineage is not None else out
 
-        button.click(send, [text["output"], text["recipe"]], outputs, api_visibility="private", queue=False)
+        # Queued: an error (nothing to send yet) reaches the page as a message only from a queued event.
+        button.click(send, [text["output"], text["recipe"]], outputs, api_visibility="private")

@@ -11,18 +11,21 @@ from tests.browser.conftest import open_page, open_tab, pick
 pytestmark = pytest.mark.browser
 
 
-def generate_terrain(page, prompt: str, size: str = "129") -> None:
+def generate_terrain(page, prompt: str, size: str = "129", roughness: str | None = None) -> None:
     open_tab(page, "Terrain")
     page.locator("#terrainparams-prompt textarea").fill(prompt)
     pick(page, "terrainparams-size_px", size)
     page.locator("#terrainparams-seed input").fill("5")
+    if roughness is not None:  # a slider the visitor sets overrides what the prompt chose
+        page.locator("#terrainparams-roughness input[type=number]").fill(roughness)
+        page.wait_for_function("document.querySelector('#terrain-overrides').innerText.includes('Roughness')")
     page.locator("#terrain-generate").click()
     page.wait_for_selector("#terrain-preview img")
     page.wait_for_function("document.querySelector('#terrain-status').innerText.includes('seed 5')")
 
 
 def test_terrain_generate_download_and_history_reload(page, tmp_path):
-    generate_terrain(page, "volcanic island")
+    generate_terrain(page, "volcanic island", roughness="0.9")
     # The mesh viewer gets the GLB (its WebGL canvas starts slowly under SwiftShader on a busy CPU, so the test
     # checks the delivered file rather than the pixels).
     href = page.locator("#terrain-mesh a[download]").first.get_attribute("href")
@@ -33,18 +36,21 @@ def test_terrain_generate_download_and_history_reload(page, tmp_path):
     dl.value.save_as(path)
     recipe = json.loads(path.read_text())
     assert recipe["params"]["prompt"] == "volcanic island" and recipe["seed"] == 5
+    assert recipe["params"]["roughness"] == 0.9 and recipe["params"]["water_level"] is None  # set vs from the prompt
 
     # The history gallery shows it, and still does after a reload.
     page.wait_for_selector("#history-gallery img")
     page.reload()
     page.wait_for_selector("#history-gallery img")
 
-    # Clicking it restores the settings into the Terrain tab.
+    # Clicking it restores the settings into the Terrain tab: the slider that was set is marked as set again.
     open_tab(page, "Terrain")
     page.locator("#terrainparams-prompt textarea").fill("something else")
     page.locator("#history-gallery img").first.click()
     page.wait_for_function("document.querySelector('#terrainparams-prompt textarea').value === 'volcanic island'")
     assert page.locator("#terrainparams-seed input").input_value() == "5"
+    assert page.locator("#terrainparams-roughness input[type=number]").input_value() == "0.9"
+    page.wait_for_function("document.querySelector('#terrain-overrides').innerText.includes('Roughness')")
 
     # Running the restored settings again is served from the cache.
     page.locator("#terrain-generate").click()
