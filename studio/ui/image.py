@@ -200,9 +200,12 @@ def build_image_tab(services: Services) -> dict[str, Any]:
             else:
                 yield tuple(gr.skip() for _ in range(len(outputs) + 1))  # lets Stop end the handler at the next step
 
+    def prepare(values: dict[str, Any]) -> dict[str, Any]:
+        """The request's values: a size of 0 is the model's own size (None)."""
+        return {**values, **{n: values.get(n) or None for n in SIZE_FIELDS}}
+
     def ui_body(values: dict[str, Any], editor_value: Any, lineage: list[str], progress: gr.Progress) -> Any:
-        for n in SIZE_FIELDS:
-            values[n] = values.get(n) or None  # 0 = the model's own size
+        values = prepare(values)
         init, mask = _editor_files(editor_value) if values.get("mode") != "txt2img" else (b"", b"")
         values["init_image"], values["mask_image"] = init, mask
         yield from run(values, progress, lineage)
@@ -214,8 +217,7 @@ def build_image_tab(services: Services) -> dict[str, Any]:
             yield item[: len(outputs)]
 
     def compare_body(values: dict[str, Any], progress: gr.Progress) -> Any:
-        for n in SIZE_FIELDS:
-            values[n] = values.get(n) or None
+        values = prepare(values)
         available = {s.id for s in services.catalog.models("image")}
         seed = values.get("seed")
         if seed is None or int(seed) < 0:
@@ -283,6 +285,7 @@ def build_image_tab(services: Services) -> dict[str, Any]:
         "parents": parents,  # a gr.State other tabs set when they send something here
         "editor": editor,  # a terrain render sent here becomes the init image
         "gallery": gallery,  # its first picture's colours can be sent to the terrain
+        "prepare": (prepare, []),  # widget values -> request values, for the sweep
         "events": [ui_event, submitted, compared_event, api_event, api_compare],
     }
 

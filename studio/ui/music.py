@@ -148,12 +148,12 @@ def build_music_tab(services: Services) -> dict[str, Any]:
             else:
                 yield tuple(gr.skip() for _ in outputs)  # lets Stop end the handler at the next step
 
+    def prepare(values: dict[str, Any], ov: list[str]) -> dict[str, Any]:
+        """The request's values: the sliders the visitor did not set are left to the prompt (None)."""
+        return {**values, **{n: None for n in autos if n not in ov}}
+
     def ui_values(values: dict[str, Any], ov: list[str], melody_path: str | None) -> dict[str, Any]:
-        for n in autos:
-            if n not in ov:
-                values[n] = None
-        values["melody_audio"] = _read_upload(melody_path, "melody_audio")
-        return values
+        return {**prepare(values, ov), "melody_audio": _read_upload(melody_path, "melody_audio")}
 
     def with_sliders(items: Any, ov: list[str]) -> Any:
         """Append the values the prompt chose for the auto sliders the user did not set (shown after each run)."""
@@ -226,6 +226,7 @@ def build_music_tab(services: Services) -> dict[str, Any]:
         "generate": generate,
         "parents": parents,  # a gr.State other tabs set when they send something here
         "overridden": overridden,  # the sliders the visitor set (restoring a recipe sets it too)
+        "prepare": (prepare, [overridden]),  # widget values -> request values, for the sweep
         "events": [ui_event, submitted, extended, api_event],
     }
 

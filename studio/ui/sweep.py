@@ -19,7 +19,7 @@ from typing import Any, get_type_hints
 import gradio as gr
 
 from studio.engine import Result
-from studio.generators.base import Cancelled, Context
+from studio.generators.base import Cancelled
 from studio.params import SEED_MAX, ParamError, spec_of
 from studio.services import Services
 
@@ -139,9 +139,16 @@ def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> N
         table = gr.Markdown("", visible=modality == "text", elem_id=f"{modality}-sweep-table")
         files = gr.File(label="Every cell's files", file_count="multiple", elem_id=f"{modality}-sweep-files")
 
+    # The tab's own turn from widget values to request values (sliders left to the prompt, "0 = the model's size"),
+    # with the session state it needs, so a cell is the request the tab's Generate would make.
+    prepare, prepare_inputs = handles.get("prepare", (None, []))
+
     def sweep(*args: Any, progress: gr.Progress = gr.Progress()) -> Any:
         base = dict(zip(names, args[: len(names)], strict=True))
-        xa, xv, ya, yv = args[len(names) :]
+        state = args[len(names) : len(names) + len(prepare_inputs)]
+        xa, xv, ya, yv = args[len(names) + len(prepare_inputs) :]
+        if prepare is not None:
+            base = prepare(base, *state)
         try:
             xs = parse_values(params_type, xa, xv)
             ys = parse_values(params_type, ya, yv) if ya and ya != NONE else [None]
@@ -165,7 +172,14 @@ def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> N
             for k, p in enumerate(cells_params):
                 progress((k, len(cells_params)), desc=f"cell {k + 1} of {len(cells_params)}")
                 yield gr.skip(), gr.skip(), gr.skip(), f"Running cell {k + 1} of {len(cells_params)}…"
-                r = services.studio.generate(modality, p, Context(cancel=cancel))
+                r: Result | None = None
+                for item in services.studio.stream(modality, p, cancel=cancel):
+                    if isinstance(item, Result):
+                        r = item
+                    else:
+                        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()  # lets Stop end the sweep inside a cell
+                if r is None:
+                    return
                 r.write(services.settings.outputs_dir)
                 hits += r.from_cache
                 results.append(r)
@@ -202,9 +216,9 @@ def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> N
 
     event = run.click(
         sweep,
-        [*(widgets[n] for n in names), x_axis, x_vals, y_axis, y_vals],
+        [*(widgets[n] for n in names), *prepare_inputs, x_axis, x_vals, y_axis, y_vals],
         [grid, table, files, status],
         api_visibility="private",
-        concurrency_id=f"{modality}-sweep",
+        concurrency_id=handles.get("queue", "gpu"),  # the tab's own queue: a sweep waits for its Generate runs
     )
     stop.click(None, cancels=[event], api_visibility="private")

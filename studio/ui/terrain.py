@@ -107,11 +107,12 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         for item in run(values, progress):
             yield _outputs_of(item) if item is not None else tuple(gr.skip() for _ in outputs)
 
+    def prepare(values: dict[str, Any], ov: list[str]) -> dict[str, Any]:
+        """The request's values: the sliders the visitor did not set are left to the prompt (None)."""
+        return {**values, **{n: None for n in autos if n not in ov}}
+
     def ui_body(values: dict[str, Any], ov: list[str], lineage: list[str], progress: gr.Progress) -> Any:
-        for n in autos:
-            if n not in ov:
-                values[n] = None
-        for item in run(values, progress, lineage):
+        for item in run(prepare(values, ov), progress, lineage):
             if item is None:
                 yield tuple(gr.skip() for _ in outputs + auto_widgets)
                 continue
@@ -146,6 +147,8 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         "parents": parents,  # a gr.State other tabs set when they send something here
         "overridden": overridden,  # the sliders the visitor set (restoring a recipe sets it too)
         "overrides_note": (yours, describe),  # the line saying which they are
+        "prepare": (prepare, [overridden]),  # widget values -> request values, for the sweep
+        "queue": "terrain",  # CPU work: its own queue, not the GPU's
         "preview": preview,
         "events": [ui_event, submitted, api_event],
     }

@@ -24,6 +24,22 @@ def test_terrain_sweep_makes_a_grid_and_reuses_the_cache(page):
     page.wait_for_function("document.querySelector('#terrain-sweep-status').innerText.includes('2 from cache')")
 
 
+def test_a_sweep_cell_is_the_request_generate_makes(page):
+    # Sliders left alone follow the prompt in a sweep too: the "desert canyon" cell is the Generate run just made
+    # (same request, so it comes from the cache), and each prompt gets its own water and snow.
+    open_tab(page, "Terrain")
+    page.locator("#terrainparams-prompt textarea").fill("desert canyon")
+    pick(page, "terrainparams-size_px", "129")
+    page.locator("#terrainparams-seed input").fill("3")
+    page.locator("#terrain-generate").click()
+    page.wait_for_function("document.querySelector('#terrain-status').innerText.includes('seed 3')")
+    page.locator("#terrain-sweep").get_by_text("Sweep (X/Y plot)").click()
+    pick(page, "terrain-sweep-x", "Prompt")
+    page.locator("#terrain-sweep-xvals textarea").fill("desert canyon | snowy jagged mountains with a lake")
+    page.locator("#terrain-sweep-run").click()
+    page.wait_for_function("document.querySelector('#terrain-sweep-status').innerText.includes('1 from cache')")
+
+
 def test_bad_sweep_values_get_a_clear_error(page):
     open_tab(page, "Terrain")
     page.locator("#terrain-sweep").get_by_text("Sweep (X/Y plot)").click()
