@@ -25,6 +25,7 @@ from typing import Any
 from studio.generators.base import Artifact, Context, ModelSpec, Output
 from studio.generators.text_models import BUILTIN_ID, TextModel, builtin_gguf, file_sha256, recognise_causal_lm
 from studio.generators.text_prompts import (
+    MAX_HISTORY_CHARS,
     PRESET_NAMES,
     chat_messages,
     clean_helper_output,
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 MAX_TEXT_PROMPT_CHARS = 8000
 MAX_STOP_STRINGS = 8
 MAX_STOP_CHARS = 64
-MAX_HISTORY_CHARS = 60000
 
 
 @dataclass(frozen=True)

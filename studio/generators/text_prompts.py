@@ -16,6 +16,7 @@ from typing import Any
 from studio.params import ParamError
 
 MAX_HISTORY_MESSAGES = 200
+MAX_HISTORY_CHARS = 60000  # of the history's JSON
 HELPER_MAX_CHARS = 300
 
 
@@ -167,6 +168,17 @@ def history_json(messages: list[dict[str, Any]]) -> str:
     """The canonical JSON form of a chat history (what the UI sends, so equal histories share a cache key)."""
     clean = [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":")) if clean else ""
+
+
+def recent_history(
+    messages: list[dict[str, Any]], max_chars: int = MAX_HISTORY_CHARS, max_messages: int = MAX_HISTORY_MESSAGES
+) -> str:
+    """``history_json`` of the latest turns that fit ``max_chars`` and ``max_messages``: a long chat drops its oldest
+    exchanges (as the model's context does) instead of being refused."""
+    kept = list(messages)
+    while kept and (len(kept) > max_messages or len(history_json(kept)) > max_chars):
+        kept = kept[2:] if len(kept) > 1 else []  # one user/assistant exchange at a time
+    return history_json(kept)
 
 
 def chat_messages(system: str, history: list[dict[str, str]], prompt: str) -> list[dict[str, str]]:

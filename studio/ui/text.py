@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from studio.engine import Result
-from studio.generators.text_prompts import HELPER_TARGETS, history_json, preset
+from studio.generators.text_prompts import HELPER_TARGETS, preset, recent_history
 from studio.services import Services
 from studio.ui.common import api_handler, check_values, run_request, status_line, widget_for
 
@@ -161,7 +161,8 @@ def build_text_tab(services: Services) -> dict[str, Any]:
 
     def ui_body(values: dict[str, Any], history: list[dict[str, str]], stop_text: str, progress: gr.Progress) -> Any:
         chat = values["mode"] == "chat" and not _is_helper(values["preset"])
-        values = {**values, "history": history_json(history) if chat else "", "stop": stop_text}
+        recent = recent_history(history) if chat else ""
+        values = {**values, "history": recent, "stop": stop_text}
         turn = [{"role": "user", "content": values["prompt"]}]
         for text, result in stream(values, [], progress):
             tail = finished(result) if result is not None else (gr.skip(), gr.skip(), gr.skip())

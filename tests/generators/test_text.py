@@ -452,3 +452,15 @@ def test_model_written_control_and_bidi_characters_are_dropped_from_the_text():
     text = stream.flush()
     assert text == "hi[31m evil\nok"
     check_text("history", text, Spec())  # what the model wrote is accepted back as the next turn's history
+
+
+def test_a_long_chat_keeps_its_latest_exchanges_within_the_limits():
+    from studio.generators.text_prompts import MAX_HISTORY_CHARS, MAX_HISTORY_MESSAGES, parse_history, recent_history
+
+    chat = []
+    for i in range(150):  # 300 messages, ~90,000 characters: over both limits
+        chat += [{"role": "user", "content": f"question {i} " + "x" * 300}, {"role": "assistant", "content": f"a{i}"}]
+    kept = parse_history(recent_history(chat))  # accepted by the same parser the request goes through
+    assert len(kept) <= MAX_HISTORY_MESSAGES and len(recent_history(chat)) <= MAX_HISTORY_CHARS
+    assert kept[-1] == chat[-1] and kept[0]["role"] == "user"  # the newest turns, whole exchanges
+    assert recent_history(chat[:4]) == recent_history(chat[:4], max_chars=10**6)  # a short chat is untouched
