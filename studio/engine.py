@@ -27,7 +27,7 @@ from studio.cache import CacheEntry, ResultCache, Uncacheable, cache_key
 from studio.catalog import Catalog
 from studio.generators.base import Artifact, Context, Event, ModelSpec
 from studio.memory import MemoryManager
-from studio.params import SEED_MAX, ParamError, as_dict, check_params
+from studio.params import SEED_MAX, ParamError, as_dict, check_params, defaults_of
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,21 @@ class Studio:
             changes["model"] = spec.id
         else:
             spec = self.catalog.default(modality)
+        defaults = defaults_of(type(params))
+        for name in self.unused_fields(modality, spec) & names:
+            if getattr(params, name) != defaults[name]:
+                changes[name] = defaults[name]
         return (dataclasses.replace(params, **changes) if changes else params), spec
+
+    def unused_fields(self, modality: str, spec: ModelSpec | str) -> frozenset[str]:
+        """The params the model ``spec`` (or a model id) does not use, as its generator declares them."""
+        if isinstance(spec, str):
+            try:
+                spec = self.catalog.get(modality, spec) if spec else self.catalog.default(modality)
+            except ParamError:
+                return frozenset()
+        declare = getattr(self.generators.get(modality), "unused_fields", None)
+        return frozenset(declare(spec)) if declare is not None else frozenset()
 
     def request_key(self, modality: str, params: Any, spec: ModelSpec, parents: Iterable[str] = ()) -> str | None:
         """The cache key of a resolved request, or None when it cannot be cached."""

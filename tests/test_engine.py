@@ -137,3 +137,13 @@ def test_load_time_is_reported_only_for_the_run_that_loaded(studio):
     hit = s.generate("echo", s.check("echo", {"prompt": "a", "seed": 1}))
     assert 0.05 <= first.load_s <= first.elapsed_s
     assert second.load_s == 0.0 and hit.load_s == 0.0 and hit.from_cache
+
+
+def test_params_the_model_does_not_use_are_reset_and_share_the_cache(studio):
+    s, gen = studio
+    gen.unused_fields = lambda spec: frozenset({"steps"})  # this model ignores steps
+    a = s.generate("echo", s.check("echo", {"prompt": "hi", "seed": 3, "steps": 9}))
+    b = s.generate("echo", s.check("echo", {"prompt": "hi", "seed": 3, "steps": 2}))
+    assert a.recipe["params"]["steps"] == 3  # the default: the recipe claims no setting that had no effect
+    assert b.from_cache and gen.runs == 1
+    assert s.unused_fields("echo", "tiny") == {"steps"} and s.unused_fields("echo", "no-such-model") == set()

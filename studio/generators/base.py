@@ -124,3 +124,7 @@ class Generator(Protocol):
     def load(self, spec: ModelSpec, device: Any, dtype: Any) -> Any: ...
 
     def generate(self, model: Any, params: Any, ctx: Context) -> Output: ...
+
+    # Optional: ``unused_fields(spec) -> frozenset[str]``, the params a model of ``spec`` does not use. The engine
+    # sets them to their defaults (so the recipe and the cache key claim nothing that had no effect) and the UI
+    # hides their widgets while that model is chosen.

@@ -172,6 +172,12 @@ class ImageGenerator:
         pipe.studio_device = compute
         return pipe
 
+    def unused_fields(self, spec: ModelSpec) -> frozenset[str]:
+        """The built-in GAN and VAE draw in one pass: no steps, scheduler, guidance or negative prompt."""
+        if spec.kind in ("emoji-gan", "emoji-vae"):
+            return frozenset({"num_steps", "scheduler", "guidance_scale", "negative_prompt"})
+        return frozenset()
+
     def generate(self, model: Any, params: ImageParams, ctx: Context) -> Output:
         """Draw ``params.num_images`` images with ``model`` (a pipeline from ``load``)."""
         from studio.generators import image_run

@@ -163,6 +163,13 @@ class MusicGenerator:
                 )
         return specs
 
+    def unused_fields(self, spec: ModelSpec) -> frozenset[str]:
+        """MusicGen works from the words of the prompt and has no key, metre, tempo, style, instrument or renderer
+        controls; the symbolic model samples without classifier-free guidance."""
+        if spec.kind == "symbolic":
+            return frozenset({"guidance_scale"})
+        return frozenset({"tempo_bpm", "key", "metre", "style", "instrument", "renderer"})
+
     def recognise(self, folder: Path) -> str | None:
         """The kind of music model a local folder holds, or None."""
         return recognise_music(folder)

@@ -81,6 +81,24 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
     return gr.Textbox(**text)
 
 
+def show_used_widgets(services: Services, modality: str, widgets: dict[str, Any]) -> None:
+    """Hide the widgets of the params the chosen model does not use (a GAN has no steps, MusicGen no key), now
+    for the default model and whenever the model menu changes."""
+    model = widgets.get("model")
+    if model is None:
+        return
+    names = [n for n in widgets if n not in ("prompt", "model")]
+    for n in services.studio.unused_fields(modality, str(model.value or "")):
+        if n in widgets:
+            widgets[n].visible = False
+
+    def show(model_id: str | None) -> list[Any]:
+        unused = services.studio.unused_fields(modality, model_id or "")
+        return [gr.update(visible=n not in unused) for n in names]
+
+    model.change(show, model, [widgets[n] for n in names], api_visibility="private", queue=False)
+
+
 def api_handler(names: Sequence[str], body: Callable[..., Any], extra: Sequence[str] = ()) -> Callable[..., Any]:
     """Wrap the generator ``body(values: dict, *extra_values, progress)`` in one whose signature lists ``names``.
 

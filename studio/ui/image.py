@@ -20,7 +20,7 @@ import gradio as gr
 from studio.engine import Result
 from studio.params import SEED_MAX, spec_of
 from studio.services import Services
-from studio.ui.common import api_handler, check_values, run_request, status_line, widget_for
+from studio.ui.common import api_handler, check_values, run_request, show_used_widgets, status_line, widget_for
 
 EXAMPLES = ["red apple", "smiling face", "rocket", "heart", "dog"]
 FILE_FIELDS = ("init_image", "mask_image")
@@ -182,6 +182,7 @@ def build_image_tab(services: Services) -> dict[str, Any]:
         compare_button = gr.Button(visible=False)
 
     outputs = [gallery, files, recipe, status]
+    show_used_widgets(services, "image", widgets)
     widgets["mode"].change(
         lambda mode: gr.ImageEditor(visible=mode != "txt2img"),
         widgets["mode"],

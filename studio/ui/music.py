@@ -18,7 +18,15 @@ import gradio as gr
 from studio.engine import Result
 from studio.params import spec_of
 from studio.services import Services
-from studio.ui.common import api_handler, auto_fields, check_values, run_request, status_line, widget_for
+from studio.ui.common import (
+    api_handler,
+    auto_fields,
+    check_values,
+    run_request,
+    show_used_widgets,
+    status_line,
+    widget_for,
+)
 
 EXAMPLES = [
     "calm folk melody in D minor",
@@ -128,6 +136,7 @@ def build_music_tab(services: Services) -> dict[str, Any]:
         api_button = gr.Button(visible=False)
 
     outputs = [player, roll, files, recipe, status, used, last]
+    show_used_widgets(services, "music", widgets)
     auto_widgets = [widgets[n] for n in autos]
 
     for n in autos:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import open_tab
+from tests.browser.conftest import open_tab, pick
 
 pytestmark = pytest.mark.browser
 
@@ -30,3 +30,14 @@ def test_image_generate_and_compare(page):
     for kind in ("emoji-diffusion", "emoji-gan", "emoji-vae"):
         page.wait_for_selector(f"#compare-{kind} img")
     page.wait_for_function("document.querySelector('#image-compare-status').innerText.includes('seed 3')")
+
+
+def test_controls_the_model_does_not_use_are_hidden(page):
+    open_tab(page, "Image")
+    steps = page.locator("#imageparams-num_steps")
+    steps.wait_for(state="visible")
+    pick(page, "imageparams-model", "Emoji GAN (built-in, 64×64)")
+    steps.wait_for(state="hidden")  # a GAN draws in one pass
+    assert page.locator("#imageparams-seed").is_visible()
+    pick(page, "imageparams-model", "Emoji diffusion (built-in, 64×64 latent diffusion)")
+    steps.wait_for(state="visible")

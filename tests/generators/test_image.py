@@ -204,6 +204,19 @@ def test_builtins_load_and_draw(builtins: Path, kind: str):
     assert np.abs(a - b).max() <= 2
 
 
+@pytest.mark.parametrize("kind", ["emoji-gan", "emoji-vae"])
+def test_fields_declared_unused_change_nothing(builtins: Path, kind: str):
+    gen = ImageGenerator(builtins)
+    spec = {s.id: s for s in gen.models()}[kind]
+    pipe = gen.load(spec, "cpu", None)
+    assert gen.unused_fields(spec) == {"num_steps", "scheduler", "guidance_scale", "negative_prompt"}
+    plain = gen.generate(pipe, params(width=None, height=None), Context()).artifacts[0].data
+    varied = params(width=None, height=None, num_steps=3, scheduler="Euler", guidance_scale=12.0, negative_prompt="x")
+    assert gen.generate(pipe, varied, Context()).artifacts[0].data == plain
+    diffusion = {s.id: s for s in gen.models()}["emoji-diffusion"]
+    assert gen.unused_fields(diffusion) == set()
+
+
 def test_builtin_gan_refuses_img2img(builtins: Path):
     gen = ImageGenerator(builtins)
     pipe = gen.load({s.id: s for s in gen.models()}["emoji-gan"], "cpu", None)

@@ -163,3 +163,13 @@ def test_hf_cache_snapshot_is_listed_and_runs(tmp_path: Path) -> None:
         gen.load(spec), check_params(MusicParams, {"prompt": "folk", "seed": 1, "duration_s": 1.0}), Context()
     )
     assert out.info["kind"] == "musicgen"
+
+
+def test_declared_unused_fields_are_the_ones_musicgen_does_not_use(plain: object) -> None:
+    import dataclasses
+
+    used = set(run(plain).info["used_params"])
+    spec = ModelSpec(id="tiny-musicgen", modality="music", source="folder", kind="musicgen")
+    unused = MusicGenerator().unused_fields(spec)
+    assert unused.isdisjoint(used)
+    assert used | unused | {"model"} == {f.name for f in dataclasses.fields(MusicParams)}
