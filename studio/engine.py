@@ -61,6 +61,7 @@ class Result:
         """
         folder = Path(out_dir) / f"{self.modality}-{self.recipe['id'][:32]}"
         if not folder.is_dir() or not all((folder / a.name).is_file() for a in self.artifacts):
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".staging-"))
             for a in self.artifacts:
                 (staging / a.name).write_bytes(a.data)

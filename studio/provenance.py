@@ -23,6 +23,7 @@ import datetime as _dt
 import hashlib
 import io
 import json
+import os
 import struct
 from typing import Any
 
@@ -32,6 +33,14 @@ from studio.generators.base import Artifact
 AI_NOTICE = "AI-generated with studio (an open creative studio); see the embedded recipe for how it was made."
 RECIPE_CHUNK = "studio-recipe"
 MD_FENCE = "```studio-recipe"
+
+
+def created_at() -> str:
+    """Now in UTC, or the time ``SOURCE_DATE_EPOCH`` names (the reproducible-builds convention): with it set, the
+    same request gives byte-identical files on any machine, the embedded recipe included."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = _dt.datetime.fromtimestamp(int(epoch), _dt.UTC) if epoch.isdigit() else _dt.datetime.now(_dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def make_recipe(
@@ -54,7 +63,7 @@ def make_recipe(
         "seed": seed,
         "info": info or {},
         "parents": list(parents or []),
-        "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": created_at(),
         "ai_generated": True,
     }
 

@@ -57,6 +57,26 @@ def test_cli_writes_the_same_files_as_the_ui(tmp_path):
     assert (out / "terrain.png").read_bytes() == (out2 / "terrain.png").read_bytes()
 
 
+def test_cli_and_the_ui_path_write_identical_bytes_with_a_fixed_date(tmp_path, monkeypatch):
+    # Fresh runs (no cache) differ only in the recipe's "created" time; SOURCE_DATE_EPOCH fixes it, and then the
+    # CLI and the UI's path (engine -> Result.write, as the tabs run it) give byte-identical files.
+    from studio.services import build_services
+    from studio.settings import Settings
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
+    out = tmp_path / "cli"
+    args = ["--prompt", "volcanic island", "--seed", "7", "--size-px", "129"]
+    r = run_cli("terrain", *args, "--no-cache", "--out", str(out), cache=tmp_path / "c1")
+    assert r.returncode == 0, r.stderr
+    studio = build_services(Settings(cache_dir=tmp_path / "c2")).studio
+    params = studio.check("terrain", {"prompt": "volcanic island", "seed": 7, "size_px": 129})
+    written = studio.generate("terrain", params, use_cache=False).write(tmp_path / "ui")
+    assert {p.name for p in out.iterdir()} == set(written)
+    for name, path in written.items():
+        assert (out / name).read_bytes() == path.read_bytes(), name
+    assert json.loads((out / "recipe.json").read_text())["created"] == "2026-09-21T14:13:20Z"
+
+
 def test_cli_bad_value_is_a_clear_error(tmp_path):
     r = run_cli("terrain", "--prompt", "hills", "--size-px", "100", "--out", str(tmp_path / "o"), cache=tmp_path / "c")
     assert r.returncode == 2
