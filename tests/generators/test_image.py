@@ -155,6 +155,16 @@ def test_every_scheduler_runs_and_leaves_the_model_alone(sd_model, scheduler: st
     out = gen.generate(pipe, params(scheduler=scheduler, num_steps=3), Context())
     assert len(out.artifacts) == 1
     assert type(pipe.scheduler) is before  # a fresh scheduler per call, the shared one untouched
+    expected = {
+        "Default": before.__name__,
+        "DDIM": "DDIMScheduler",
+        "Euler": "EulerDiscreteScheduler",
+        "Euler a": "EulerAncestralDiscreteScheduler",
+        "DPM++ 2M": "DPMSolverMultistepScheduler",
+        "DPM++ 2M Karras": "DPMSolverMultistepScheduler",
+        "UniPC": "UniPCMultistepScheduler",
+    }
+    assert out.info["scheduler"] == expected[scheduler]  # the one asked for is the one that ran
 
 
 def test_img2img_and_inpaint(sd_model):

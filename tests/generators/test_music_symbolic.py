@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from studio.generators.base import Cancelled, Context
+from studio.generators.base import Cancelled, Context, Event
 from studio.generators.music import MusicGenerator, MusicParams, recognise_music
 from studio.generators.music_files import read_midi
 from studio.generators.music_tokens import HEADER_LEN, Controls, Vocab, metre_bar_ticks
@@ -128,12 +128,22 @@ def test_extend_continues_the_piece(tiny: tuple[MusicGenerator, object]) -> None
     assert more.info["extended"] and more.info["bars"] > first.info["bars"]
 
 
-def test_stop_cancels(tiny: tuple[MusicGenerator, object]) -> None:
+def test_stop_cancels_part_way(tiny: tuple[MusicGenerator, object]) -> None:
     gen, model = tiny
     cancel = threading.Event()
-    cancel.set()
+    steps: list[tuple[int, int]] = []
+
+    def sink(event: Event) -> None:  # Stop pressed once the second progress report arrives
+        if event.kind == "progress":
+            steps.append((event.step, event.total))
+            if len(steps) == 2:
+                cancel.set()
+
+    params = check_params(MusicParams, {"prompt": "folk", "seed": 1, "duration_s": 30})
     with pytest.raises(Cancelled):
-        gen.generate(model, check_params(MusicParams, {"prompt": "folk", "seed": 1}), Context(cancel=cancel))
+        gen.generate(model, params, Context(sink, cancel))
+    step, total = steps[-1]
+    assert len(steps) == 2 and step < total  # it stopped at the next step (a bar), long before the end
 
 
 @pytest.mark.parametrize(

@@ -173,3 +173,22 @@ def test_declared_unused_fields_are_the_ones_musicgen_does_not_use(plain: object
     unused = MusicGenerator().unused_fields(spec)
     assert unused.isdisjoint(used)
     assert used | unused | {"model"} == {f.name for f in dataclasses.fields(MusicParams)}
+
+
+def test_stop_ends_musicgen_at_the_next_step(plain: object) -> None:
+    import threading
+
+    from studio.generators.base import Cancelled, Event
+
+    cancel = threading.Event()
+    seen: list[tuple[int, int]] = []
+
+    def sink(event: Event) -> None:
+        if event.kind == "progress":
+            seen.append((event.step, event.total))
+            cancel.set()  # Stop as soon as the first step is reported
+
+    params = check_params(MusicParams, {"prompt": "calm folk melody", "seed": 1, "duration_s": 4.0})
+    with pytest.raises(Cancelled):
+        MusicGenerator().generate(plain, params, Context(sink, cancel))
+    assert len(seen) == 1 and seen[0][0] < seen[0][1]
