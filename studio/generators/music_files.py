@@ -143,7 +143,10 @@ def read_audio(data: bytes, field: str, max_seconds: float = MAX_MELODY_SECONDS)
     try:
         audio, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise ParamError(field, f"is not readable audio (WAV, FLAC or OGG): {exc}") from None
+        # libsndfile's message names the in-memory file object ("Error opening <_io.BytesIO object at 0x..>: ...");
+        # the reason after the colon is what the visitor needs.
+        reason = str(exc).rsplit(": ", 1)[-1].strip() or type(exc).__name__
+        raise ParamError(field, f"is not readable audio (WAV, FLAC or OGG): {reason}") from None
     if audio.shape[0] == 0:
         raise ParamError(field, "holds no samples")
     if audio.shape[0] / sr > max_seconds:
