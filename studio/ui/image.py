@@ -164,6 +164,7 @@ def build_image_tab(services: Services) -> dict[str, Any]:
                 elem_id="image-gallery",
             )
             files = gr.File(label="Downloads (PNG, recipe)", file_count="multiple", elem_id="image-files")
+            send_row = gr.Row()  # "send to" buttons go here once every tab is built (ui/send.py)
             with gr.Accordion("Recipe", open=False):
                 recipe = gr.JSON(label="Recipe")
             with gr.Accordion("Compare the built-in models", open=False):
@@ -286,6 +287,7 @@ def build_image_tab(services: Services) -> dict[str, Any]:
         "parents": parents,  # a gr.State other tabs set when they send something here
         "editor": editor,  # a terrain render sent here becomes the init image
         "gallery": gallery,  # its first picture's colours can be sent to the terrain
+        "send_row": send_row,
         "prepare": (prepare, []),  # widget values -> request values, for the sweep
         "events": [ui_event, submitted, compared_event, api_event, api_compare],
     }

@@ -58,7 +58,7 @@ def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], t
         text["send_prompt"](handles, tabs)  # prompt helper → Image / Music / Terrain prompt boxes
     terrain, image = handles.get("terrain"), handles.get("image")
     if terrain and image and image.get("editor") is not None and terrain.get("preview") is not None:
-        with tab_blocks["terrain"]:
+        with terrain.get("send_row") or tab_blocks["terrain"]:
             to_image = gr.Button("Send render to Image (img2img)", size="sm", elem_id="terrain-send-image")
 
         def terrain_to_image(preview: str | None, recipe: Any) -> tuple[Any, ...]:
@@ -76,7 +76,7 @@ def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], t
         )
 
     if terrain and image and image.get("gallery") is not None and "colours" in terrain.get("widgets", {}):
-        with tab_blocks["image"]:
+        with image.get("send_row") or tab_blocks["image"]:
             to_terrain = gr.Button("Send colours to Terrain", size="sm", elem_id="image-send-terrain")
 
         def image_to_terrain(gallery: Any, recipe: Any) -> tuple[Any, ...]:

@@ -71,6 +71,7 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
             )
             mesh = gr.Model3D(label="Mesh (GLB, vertex colours)", elem_id="terrain-mesh", height=360)
             files = gr.File(label="Downloads", file_count="multiple", elem_id="terrain-files")
+            send_row = gr.Row()  # "send to" buttons go here once every tab is built (ui/send.py)
             with gr.Accordion("Recipe", open=False):
                 recipe = gr.JSON(label="Recipe")
     with gr.Row(visible=False):
@@ -150,5 +151,6 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
         "prepare": (prepare, [overridden]),  # widget values -> request values, for the sweep
         "queue": "terrain",  # CPU work: its own queue, not the GPU's
         "preview": preview,
+        "send_row": send_row,
         "events": [ui_event, submitted, api_event],
     }
