@@ -29,7 +29,7 @@ SHOTS = {
 }
 
 NEW_RECIPE = (
-    "([tab, old]) => { const m = document.querySelector(`#${tab}-status`).innerText.match(/recipe ([0-9a-f]{12})/);"
+    "([tab, old]) => { const m = document.querySelector(`#${tab}-status`)?.innerText.match(/recipe ([0-9a-f]{12})/);"
     " return m && m[1] !== old; }"
 )
 

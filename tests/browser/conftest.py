@@ -87,4 +87,4 @@ def pick(page, elem_id: str, option: str) -> None:
     filtered list may not have settled when Enter arrives, and the old value stays)."""
     page.locator(f"#{elem_id} input").first.click()
     page.get_by_role("option", name=option, exact=True).click()
-    page.wait_for_function("([id, v]) => document.querySelector(`#${id} input`).value === v", arg=[elem_id, option])
+    page.wait_for_function("([id, v]) => document.querySelector(`#${id} input`)?.value === v", arg=[elem_id, option])

@@ -9,27 +9,32 @@ from tests.browser.conftest import open_tab, pick
 pytestmark = pytest.mark.browser
 
 
-def test_image_generate_and_compare(page):
+def generate_image(page, prompt: str, steps: int, seed: int) -> None:
+    """Type a prompt into the Image tab, set steps and seed, generate, and wait for the images."""
     open_tab(page, "Image")
-    page.locator("#imageparams-prompt textarea").fill("red apple")
-    page.locator("#imageparams-num_steps input[type='number']").fill("8")
-    page.locator("#imageparams-seed input").fill("3")
+    page.locator("#imageparams-prompt textarea").fill(prompt)
+    page.locator("#imageparams-num_steps input[type='number']").fill(str(steps))
+    page.locator("#imageparams-seed input").fill(str(seed))
     page.locator("#image-generate").click()
     page.wait_for_selector("#image-gallery img")
-    page.wait_for_function("document.querySelector('#image-status').innerText.includes('seed 3')")
+    page.wait_for_function(f"document.querySelector('#image-status')?.innerText.includes('seed {seed}')")
+
+
+def test_image_generate_and_compare(page):
+    generate_image(page, "red apple", steps=8, seed=3)
     href = page.locator("#image-files a[download]").first.get_attribute("href")
     assert href and (href.endswith(".png") or href.endswith(".json"))
 
     # The same settings again come from the cache.
     page.locator("#image-generate").click()
-    page.wait_for_function("document.querySelector('#image-status').innerText.includes('From cache')")
+    page.wait_for_function("document.querySelector('#image-status')?.innerText.includes('From cache')")
 
     # Compare: the three built-ins side by side, one seed.
     page.get_by_text("Compare the built-in models").click()
     page.locator("#image-compare").click()
     for kind in ("emoji-diffusion", "emoji-gan", "emoji-vae"):
         page.wait_for_selector(f"#compare-{kind} img")
-    page.wait_for_function("document.querySelector('#image-compare-status').innerText.includes('seed 3')")
+    page.wait_for_function("document.querySelector('#image-compare-status')?.innerText.includes('seed 3')")
 
 
 def test_controls_the_model_does_not_use_are_hidden(page):

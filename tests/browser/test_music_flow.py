@@ -19,7 +19,7 @@ def test_music_generate_extend_and_download(page, tmp_path):
     page.locator("#musicparams-duration_s input[type=number]").fill("6")
     page.locator("#musicparams-seed input").fill("4")
     page.locator("#music-generate").click()
-    page.wait_for_function("document.querySelector('#music-status').innerText.includes('seed 4')")
+    page.wait_for_function("document.querySelector('#music-status')?.innerText.includes('seed 4')")
     page.wait_for_selector("#music-roll img")
     assert "D minor" in page.locator("#music-used").inner_text()
     assert page.locator("#music-files a[download='music.wav']").count() == 1
@@ -27,7 +27,7 @@ def test_music_generate_extend_and_download(page, tmp_path):
 
     page.locator("#musicparams-seed input").fill("5")
     page.locator("#music-extend").click()
-    page.wait_for_function("document.querySelector('#music-status').innerText.includes('seed 5')")
+    page.wait_for_function("document.querySelector('#music-status')?.innerText.includes('seed 5')")
     assert page.locator("#music-status").inner_text() != first_status
 
     with page.expect_download() as dl:

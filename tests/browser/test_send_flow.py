@@ -34,7 +34,7 @@ def test_terrain_render_to_image_and_colours_back(page, tmp_path):
     page.locator("#imageparams-num_steps input[type='number']").fill("4")
     page.locator("#imageparams-seed input").fill("8")
     page.locator("#image-generate").click()
-    page.wait_for_function("document.querySelector('#image-status').innerText.includes('seed 8')")
+    page.wait_for_function("document.querySelector('#image-status')?.innerText.includes('seed 8')")
     image = recipe_of(page, "image", tmp_path)
     assert image["params"]["mode"] == "img2img" and image["params"]["init_image"]  # the render's SHA-256
     assert image["parents"] == [terrain["id"]]
@@ -46,7 +46,7 @@ def test_terrain_render_to_image_and_colours_back(page, tmp_path):
     assert colours.count("#") >= 2
     page.locator("#terrain-generate").click()
     page.wait_for_function(
-        "(old) => !document.querySelector('#terrain-status').innerText.includes(old)", arg=terrain["id"][:12]
+        "(old) => !document.querySelector('#terrain-status')?.innerText.includes(old)", arg=terrain["id"][:12]
     )
     again = recipe_of(page, "terrain", tmp_path)
     assert again["params"]["colours"] == colours and again["parents"] == [image["id"]]

@@ -19,9 +19,9 @@ def test_terrain_sweep_makes_a_grid_and_reuses_the_cache(page):
     page.locator("#terrain-sweep-xvals textarea").fill("0.1, 0.4")
     page.locator("#terrain-sweep-run").click()
     page.wait_for_selector("#terrain-sweep-grid img")
-    page.wait_for_function("document.querySelector('#terrain-sweep-status').innerText.includes('2 cells')")
+    page.wait_for_function("document.querySelector('#terrain-sweep-status')?.innerText.includes('2 cells')")
     page.locator("#terrain-sweep-run").click()  # same sweep again: every cell from the cache
-    page.wait_for_function("document.querySelector('#terrain-sweep-status').innerText.includes('2 from cache')")
+    page.wait_for_function("document.querySelector('#terrain-sweep-status')?.innerText.includes('2 from cache')")
 
 
 def test_a_sweep_cell_is_the_request_generate_makes(page):
@@ -32,12 +32,12 @@ def test_a_sweep_cell_is_the_request_generate_makes(page):
     pick(page, "terrainparams-size_px", "129")
     page.locator("#terrainparams-seed input").fill("3")
     page.locator("#terrain-generate").click()
-    page.wait_for_function("document.querySelector('#terrain-status').innerText.includes('seed 3')")
+    page.wait_for_function("document.querySelector('#terrain-status')?.innerText.includes('seed 3')")
     page.locator("#terrain-sweep").get_by_text("Sweep (X/Y plot)").click()
     pick(page, "terrain-sweep-x", "Prompt")
     page.locator("#terrain-sweep-xvals textarea").fill("desert canyon | snowy jagged mountains with a lake")
     page.locator("#terrain-sweep-run").click()
-    page.wait_for_function("document.querySelector('#terrain-sweep-status').innerText.includes('1 from cache')")
+    page.wait_for_function("document.querySelector('#terrain-sweep-status')?.innerText.includes('1 from cache')")
 
 
 def test_bad_sweep_values_get_a_clear_error(page):
@@ -56,4 +56,4 @@ def test_ctrl_enter_generates(page):
     page.locator("#terrainparams-seed input").fill("9")
     page.locator("#terrainparams-prompt textarea").click()
     page.keyboard.press("Control+Enter")
-    page.wait_for_function("document.querySelector('#terrain-status').innerText.includes('seed 9')")
+    page.wait_for_function("document.querySelector('#terrain-status')?.innerText.includes('seed 9')")

@@ -18,10 +18,10 @@ def generate_terrain(page, prompt: str, size: str = "129", roughness: str | None
     page.locator("#terrainparams-seed input").fill("5")
     if roughness is not None:  # a slider the visitor sets overrides what the prompt chose
         page.locator("#terrainparams-roughness input[type=number]").fill(roughness)
-        page.wait_for_function("document.querySelector('#terrain-overrides').innerText.includes('Roughness')")
+        page.wait_for_function("document.querySelector('#terrain-overrides')?.innerText.includes('Roughness')")
     page.locator("#terrain-generate").click()
     page.wait_for_selector("#terrain-preview img")
-    page.wait_for_function("document.querySelector('#terrain-status').innerText.includes('seed 5')")
+    page.wait_for_function("document.querySelector('#terrain-status')?.innerText.includes('seed 5')")
 
 
 def test_terrain_generate_download_and_history_reload(page, tmp_path):
@@ -47,14 +47,14 @@ def test_terrain_generate_download_and_history_reload(page, tmp_path):
     open_tab(page, "Terrain")
     page.locator("#terrainparams-prompt textarea").fill("something else")
     page.locator("#history-gallery img").first.click()
-    page.wait_for_function("document.querySelector('#terrainparams-prompt textarea').value === 'volcanic island'")
+    page.wait_for_function("document.querySelector('#terrainparams-prompt textarea')?.value === 'volcanic island'")
     assert page.locator("#terrainparams-seed input").input_value() == "5"
     assert page.locator("#terrainparams-roughness input[type=number]").input_value() == "0.9"
-    page.wait_for_function("document.querySelector('#terrain-overrides').innerText.includes('Roughness')")
+    page.wait_for_function("document.querySelector('#terrain-overrides')?.innerText.includes('Roughness')")
 
     # Running the restored settings again is served from the cache.
     page.locator("#terrain-generate").click()
-    page.wait_for_function("document.querySelector('#terrain-status').innerText.includes('From cache')")
+    page.wait_for_function("document.querySelector('#terrain-status')?.innerText.includes('From cache')")
 
 
 def test_each_visitor_sees_only_their_own_history(browser, studio_url):

@@ -31,7 +31,7 @@ def text_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 # True once the status line names a recipe other than the one in ``s`` (the previous status line).
 NEW_RECIPE = (
-    "(s) => { const m = document.querySelector('#text-status').innerText.match(/recipe ([0-9a-f]{12})/);"
+    "(s) => { const m = document.querySelector('#text-status')?.innerText.match(/recipe ([0-9a-f]{12})/);"
     " const old = (s.match(/recipe ([0-9a-f]{12})/) || [])[1]; return m && m[1] !== old; }"
 )
 
