@@ -31,13 +31,27 @@ FOOTER = (
     f"studio {__version__}"
 )
 
-# Ctrl+Enter (Cmd+Enter on a Mac) presses the visible tab's Generate button.
+# Ctrl+Enter (Cmd+Enter on a Mac) presses the visible tab's Generate button. A file dropped anywhere on the page
+# outside an upload box (which takes its own drops) goes to the History drop zone, which restores its settings.
 HEAD = """
 <script>
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
   const buttons = [...document.querySelectorAll("button[id$='-generate']")].filter((b) => b.offsetParent !== null);
   if (buttons.length) { e.preventDefault(); buttons[0].click(); }
+});
+const studioDropTarget = () => document.querySelector("#history-drop input[type=file]");
+document.addEventListener("dragover", (e) => {
+  if (e.dataTransfer && [...e.dataTransfer.types].includes("Files") && studioDropTarget()) e.preventDefault();
+});
+document.addEventListener("drop", (e) => {
+  const input = studioDropTarget();
+  if (e.defaultPrevented || !input || !e.dataTransfer || e.dataTransfer.files.length !== 1) return;
+  e.preventDefault();
+  const files = new DataTransfer();
+  files.items.add(e.dataTransfer.files[0]);
+  input.files = files.files;
+  input.dispatchEvent(new Event("change", { bubbles: true }));
 });
 </script>
 """

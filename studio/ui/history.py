@@ -198,13 +198,17 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
         return restore(e["modality"], e["params"], e.get("info", {}).get("settings"))
 
     def on_drop(path: str | None) -> list[Any]:
-        recipe = recipe_from_upload(path)
-        return restore(recipe["modality"], recipe.get("params", {}), recipe.get("info", {}).get("settings"))
+        """Restore a dropped output's settings; the drop zone is emptied either way, ready for the next file."""
+        try:
+            recipe = recipe_from_upload(path)
+            restored = restore(recipe["modality"], recipe.get("params", {}), recipe.get("info", {}).get("settings"))
+        except gr.Error as exc:
+            gr.Warning(str(exc.message))  # a message, not a failed event: the zone still empties itself
+            return [None, *(gr.skip() for _ in targets)]
+        return [None, *restored]
 
     gallery.select(on_select, [history], targets, api_visibility="private", queue=False)
-    dropped = drop.upload(on_drop, [drop], targets, api_visibility="private")
-    # Empty the drop zone afterwards (also after a refused file), so the next file can be dropped straight away.
-    dropped.then(lambda: None, None, [drop], api_visibility="private", queue=False)
+    drop.upload(on_drop, [drop], [drop, *targets], api_visibility="private")
     clear.click(lambda: ([], []), None, [history, gallery], api_visibility="private", queue=False)
     return {"history": history, "gallery": gallery}
 

@@ -38,6 +38,10 @@ def test_dropping_an_output_restores_its_settings(browser, studio_url, tmp_path)
         pg.locator("#terrain-files a[download$='.glb']").first.click()
     glb = tmp_path / "terrain.glb"
     dl.value.save_as(glb)
+    with pg.expect_download() as dl:
+        pg.locator("#terrain-files a[download='recipe.json']").click()
+    recipe_json = tmp_path / "recipe.json"
+    dl.value.save_as(recipe_json)
     maker.close()
 
     # Another visitor (no history) drops the mesh: the Terrain tab opens with the settings that made it.
@@ -53,7 +57,26 @@ def test_dropping_an_output_restores_its_settings(browser, studio_url, tmp_path)
     plain.write_text('{"hello": "world"}')
     page.locator("#history-drop input[type=file]").set_input_files(str(plain))
     page.get_by_text("holds no studio recipe").first.wait_for()
+
+    # A file dropped anywhere on a tab (here the Text tab's chat) restores its settings too.
+    open_tab(page, "Text")
+    page.wait_for_selector("#history-drop input[type=file]", state="attached")  # the refused file is cleared
+    drop_file_on(page, "#text-chat", recipe_json)
+    page.wait_for_selector("#terrain-generate", state="visible")
+    page.wait_for_function("document.querySelector('#terrainparams-prompt textarea')?.value === 'archipelago'")
     ctx.close()
+
+
+def drop_file_on(page, selector: str, path) -> None:
+    """Drop ``path`` onto the element, as a file dragged from the desktop would be."""
+    data = list(path.read_bytes())
+    files = page.evaluate_handle(
+        "([bytes, name]) => { const dt = new DataTransfer();"
+        " dt.items.add(new File([new Uint8Array(bytes)], name)); return dt; }",
+        [data, path.name],
+    )
+    page.dispatch_event(selector, "dragover", {"dataTransfer": files})
+    page.dispatch_event(selector, "drop", {"dataTransfer": files})
 
 
 @pytest.mark.parametrize("title", ["Text", "Image", "Music", "Terrain"])
