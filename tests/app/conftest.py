@@ -22,12 +22,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    tmp: Path, *extra: str, program: tuple[str, ...] = ("app.py",), env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``python app.py`` (or ``python *program``) on a free port with its own cache folder; (process, url)."""
     port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    if env is None:
+        env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--cache-dir", str(tmp / "cache"), *extra],
+        [sys.executable, *program, "--port", str(port), "--cache-dir", str(tmp / "cache"), *extra],
         cwd=ROOT,
         env=env,
         stdout=log,
