@@ -61,7 +61,9 @@ samples from pure noise came out in colours set by the seed instead of the promp
     python -m studio.training.train_diffusion --stage autoencoder --steps 3000 --batch-size 32 --lr 1e-3 \\
         --time-limit-min 28 --out assets/models/emoji-diffusion
     python -m studio.training.train_diffusion --stage unet --steps 6000 --batch-size 64 --lr 5e-4 \\
-        --time-limit-min 45 --out assets/models/emoji-diffusion""",
+        --time-limit-min 45 --out assets/models/emoji-diffusion
+    python -m studio.training.train_diffusion --stage unet --init-from assets/models/emoji-diffusion/unet \\
+        --steps 3000 --batch-size 64 --lr 2e-4 --seed 1 --time-limit-min 40 --out assets/models/emoji-diffusion""",
         "runs": "vae/training.json unet/training.json",
     },
     "emoji-gan": {
