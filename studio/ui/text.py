@@ -224,8 +224,13 @@ def build_text_tab(services: Services) -> dict[str, Any]:
         queue=False,
     )
 
+    def prepare(values: dict[str, Any], stop_text: str) -> dict[str, Any]:
+        """The request's values for a sweep cell: the stop strings from their box (a cell has no chat history)."""
+        return {**values, "stop": parse_stop_text(stop_text)}
+
     handles: dict[str, Any] = {
         "prompt": widgets["prompt"],
+        "prepare": (prepare, [stop_box]),  # widget values -> request values, for the sweep
         "widgets": dict(widgets),  # field name -> component, for restoring a recipe's settings and sweeps
         "recipe": recipe,
         "generate": generate,

@@ -85,3 +85,21 @@ def test_chat_is_per_session_and_the_helper_sends_to_terrain(browser, text_url):
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+def test_text_sweep_puts_the_variants_side_by_side(browser, text_url):
+    ctx, page = _page(browser, text_url)
+    try:
+        pick(page, "textparams-model", "tiny-llama (local folder)")
+        page.locator("#textparams-max_new_tokens input[type=number]").first.fill("4")
+        page.locator("#textparams-prompt textarea").first.fill("once upon a time")
+        page.locator("#textparams-seed input").first.fill("5")
+        page.locator("#text-sweep").get_by_text("Sweep (X/Y plot)").click()
+        pick(page, "text-sweep-x", "Temperature")
+        page.locator("#text-sweep-xvals textarea").fill("0, 1.5")
+        page.locator("#text-sweep-run").click()
+        page.wait_for_function("document.querySelector('#text-sweep-status')?.innerText.includes('2 cells')")
+        table = page.locator("#text-sweep-table").inner_text()
+        assert "Temperature = 0.0" in table and "Temperature = 1.5" in table
+    finally:
+        ctx.close()
