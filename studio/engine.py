@@ -162,10 +162,15 @@ class Studio:
         parents: Iterable[str] = (),
         use_cache: bool = True,
     ) -> Result:
-        """Run one request (params already validated) and return its ``Result``."""
+        """Run one request and return its ``Result``.
+
+        ``params`` is checked again here (cheap), so a ``<Modality>Params`` built directly in Python, without
+        ``check``, cannot reach a generator out of range.
+        """
         start = time.perf_counter()
         ctx = ctx or Context()
         parents = list(parents)
+        params = check_params(self.params_type(modality), dataclasses.asdict(params))
         params, spec = self.resolve(modality, params)
         key = self.request_key(modality, params, spec, parents)
         seed = getattr(params, "seed", None)

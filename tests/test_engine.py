@@ -147,3 +147,10 @@ def test_params_the_model_does_not_use_are_reset_and_share_the_cache(studio):
     assert a.recipe["params"]["steps"] == 3  # the default: the recipe claims no setting that had no effect
     assert b.from_cache and gen.runs == 1
     assert s.unused_fields("echo", "tiny") == {"steps"} and s.unused_fields("echo", "no-such-model") == set()
+
+
+def test_params_built_without_check_are_still_validated(studio):
+    s, gen = studio
+    with pytest.raises(ParamError, match="steps"):
+        s.generate("echo", EchoParams(prompt="hi", steps=500, seed=1))  # out of range, never checked
+    assert gen.runs == 0
