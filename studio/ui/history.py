@@ -182,6 +182,17 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
                 on_result, [h["recipe"], history], [history, gallery], api_visibility="private", queue=False
             )
 
+    def on_sweep(recipes: list[dict[str, Any]], hist: list[dict[str, Any]]) -> tuple[Any, Any]:
+        for recipe in reversed(recipes or []):  # the first cell ends up first
+            hist = add_entry(hist, entry_of(services, recipe))
+        return hist, gallery_items(hist)
+
+    for h in handles.values():
+        if h.get("sweep_recipes") is not None:
+            h["sweep_recipes"].change(
+                on_sweep, [h["sweep_recipes"], history], [history, gallery], api_visibility="private", queue=False
+            )
+
     def restore(modality: str, params: dict[str, Any], settings: dict[str, Any] | None) -> list[Any]:
         if modality not in modalities:
             raise gr.Error(f"this studio has no {modality} tab")

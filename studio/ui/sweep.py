@@ -138,6 +138,8 @@ def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> N
         grid = gr.Image(label="Grid", type="filepath", visible=modality != "text", elem_id=f"{modality}-sweep-grid")
         table = gr.Markdown("", visible=modality == "text", elem_id=f"{modality}-sweep-table")
         files = gr.File(label="Every cell's files", file_count="multiple", elem_id=f"{modality}-sweep-files")
+        recipes = gr.JSON(visible=False)  # every cell's recipe: the History panel adds them
+    handles["sweep_recipes"] = recipes
 
     # The tab's own turn from widget values to request values (sliders left to the prompt, "0 = the model's size"),
     # with the session state it needs, so a cell is the request the tab's Generate would make.
@@ -171,13 +173,13 @@ def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> N
         try:
             for k, p in enumerate(cells_params):
                 progress((k, len(cells_params)), desc=f"cell {k + 1} of {len(cells_params)}")
-                yield gr.skip(), gr.skip(), gr.skip(), f"Running cell {k + 1} of {len(cells_params)}…"
+                yield gr.skip(), gr.skip(), gr.skip(), f"Running cell {k + 1} of {len(cells_params)}…", gr.skip()
                 r: Result | None = None
                 for item in services.studio.stream(modality, p, cancel=cancel):
                     if isinstance(item, Result):
                         r = item
                     else:
-                        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()  # lets Stop end the sweep inside a cell
+                        yield (gr.skip(),) * 5  # lets Stop end the sweep inside a cell
                 if r is None:
                     return
                 r.write(services.settings.outputs_dir)
@@ -193,6 +195,7 @@ def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> N
         yl = [f"{labels[ya]} = {y}" for y in ys] if ys != [None] else [""]
         all_files = [str(p) for r in results for p in r.paths.values() if p.suffix != ".json"]
         summary = f"{len(results)} cells · seed {base['seed']} · {hits} from cache"
+        cell_recipes = [r.recipe for r in results]
         if modality == "text":
             head = "| | " + " | ".join(xl) + " |\n|---|" + "---|" * len(xl) + "\n"
             rows = []
@@ -202,22 +205,22 @@ def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> N
                     for j in range(len(xs))
                 ]
                 rows.append(f"| {y} | " + " | ".join(texts) + " |")
-            yield None, head + "\n".join(rows), all_files, summary
+            yield None, head + "\n".join(rows), all_files, summary, cell_recipes
             return
         cells = [[picture_of(results[i * len(xs) + j]) for j in range(len(xs))] for i in range(len(ys))]
         if all(c is None for row in cells for c in row):
-            yield None, "", all_files, summary
+            yield None, "", all_files, summary, cell_recipes
             return
         png = grid_png(cells, xl, yl)
         out = services.settings.outputs_dir / "sweeps" / f"{modality}-{hashlib.sha256(png).hexdigest()[:24]}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(png)
-        yield str(out), "", all_files, summary
+        yield str(out), "", all_files, summary, cell_recipes
 
     event = run.click(
         sweep,
         [*(widgets[n] for n in names), *prepare_inputs, x_axis, x_vals, y_axis, y_vals],
-        [grid, table, files, status],
+        [grid, table, files, status, recipes],
         api_visibility="private",
         concurrency_id=handles.get("queue", "gpu"),  # the tab's own queue: a sweep waits for its Generate runs
     )

@@ -20,6 +20,8 @@ def test_terrain_sweep_makes_a_grid_and_reuses_the_cache(page):
     page.locator("#terrain-sweep-run").click()
     page.wait_for_selector("#terrain-sweep-grid img")
     page.wait_for_function("document.querySelector('#terrain-sweep-status')?.innerText.includes('2 cells')")
+    # Each cell joins this browser's History, so any variant's settings can be restored.
+    page.wait_for_function("document.querySelectorAll('#history-gallery img').length === 2")
     page.locator("#terrain-sweep-run").click()  # same sweep again: every cell from the cache
     page.wait_for_function("document.querySelector('#terrain-sweep-status')?.innerText.includes('2 from cache')")
 
