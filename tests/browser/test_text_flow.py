@@ -3,6 +3,7 @@ prompt helper sending to the Terrain tab, the Markdown download."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,6 +83,15 @@ def test_chat_is_per_session_and_the_helper_sends_to_terrain(browser, text_url):
         a.click("#text-send-terrain")
         a.wait_for_selector("#terrain-generate", state="visible")
         assert a.locator("#terrainparams-prompt textarea").first.input_value() == helper.strip()
+        # The terrain made from the sent prompt names the helper's recipe as its parent.
+        helper_id = a.locator("#text-status").inner_text().split("recipe ")[-1][:12]
+        a.locator("#terrainparams-seed input").fill("4")
+        a.click("#terrain-generate")
+        a.wait_for_function("document.querySelector('#terrain-status')?.innerText.includes('seed 4')")
+        with a.expect_download() as dl:
+            a.locator("#terrain-files a[download='recipe.json']").click()
+        parents = json.loads(Path(dl.value.path()).read_text())["parents"]
+        assert len(parents) == 1 and parents[0].startswith(helper_id)
     finally:
         ctx_a.close()
         ctx_b.close()
