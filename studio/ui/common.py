@@ -32,6 +32,12 @@ def auto_fields(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls) if hints[f.name] in (float | None, int | None)]
 
 
+def follow_prompt(values: dict[str, Any], autos: Sequence[str], overridden: Sequence[str]) -> dict[str, Any]:
+    """The request's values: the prompt-following fields (``autos``) the visitor did not set become None, so the
+    prompt decides them; the ones in ``overridden`` keep the slider's value."""
+    return {**values, **{n: None for n in autos if n not in overridden}}
+
+
 def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Component:
     """The input widget of field ``name`` of params class ``cls``, from its declared spec and default.
 

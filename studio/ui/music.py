@@ -22,6 +22,7 @@ from studio.ui.common import (
     api_handler,
     auto_fields,
     check_values,
+    follow_prompt,
     run_request,
     show_used_widgets,
     status_line,
@@ -158,8 +159,7 @@ def build_music_tab(services: Services) -> dict[str, Any]:
                 yield tuple(gr.skip() for _ in outputs)  # lets Stop end the handler at the next step
 
     def prepare(values: dict[str, Any], ov: list[str]) -> dict[str, Any]:
-        """The request's values: the sliders the visitor did not set are left to the prompt (None)."""
-        return {**values, **{n: None for n in autos if n not in ov}}
+        return follow_prompt(values, autos, ov)
 
     def ui_values(values: dict[str, Any], ov: list[str], melody_path: str | None) -> dict[str, Any]:
         return {**prepare(values, ov), "melody_audio": _read_upload(melody_path, "melody_audio")}

@@ -15,7 +15,7 @@ import gradio as gr
 from studio.engine import Result
 from studio.params import spec_of
 from studio.services import Services
-from studio.ui.common import api_handler, auto_fields, check_values, run_request, status_line, widget_for
+from studio.ui.common import api_handler, auto_fields, check_values, follow_prompt, run_request, status_line, widget_for
 
 EXAMPLES = [
     "snowy jagged mountains with a lake",
@@ -109,8 +109,7 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
             yield _outputs_of(item) if item is not None else tuple(gr.skip() for _ in outputs)
 
     def prepare(values: dict[str, Any], ov: list[str]) -> dict[str, Any]:
-        """The request's values: the sliders the visitor did not set are left to the prompt (None)."""
-        return {**values, **{n: None for n in autos if n not in ov}}
+        return follow_prompt(values, autos, ov)
 
     def ui_body(values: dict[str, Any], ov: list[str], lineage: list[str], progress: gr.Progress) -> Any:
         for item in run(prepare(values, ov), progress, lineage):
