@@ -91,6 +91,7 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         self.register_modules(unet=unet, vae=vae, scheduler=scheduler, text_encoder=text_encoder, tokenizer=tokenizer)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.latent_rgb: dict[str, Any] | None = None
+        self.prompt_tokens = 0  # how many MiniLM token states the UNet attends to (0: the pooled embedding)
 
     @classmethod
     def load(cls, folder: str | Path) -> EmojiDiffusionPipeline:
@@ -103,6 +104,7 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         pipe = cls(unet.eval(), vae.eval(), scheduler, text_encoder, tokenizer)
         index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
         pipe.latent_rgb = index.get("_latent_rgb")  # linear latent -> RGB map for live previews, if fitted
+        pipe.prompt_tokens = int(index.get("_prompt_tokens") or 0)
         return pipe
 
     def check_inputs(self, height: int, width: int, strength: float, image: Any, mask_image: Any) -> None:
@@ -148,15 +150,14 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         do_cfg = guidance_scale > 1.0
 
         # 2. Encode the prompt (and the negative prompt, the unconditional branch of guidance).
-        cond = encode_prompts(self.text_encoder, self.tokenizer, prompts).repeat_interleave(num_images_per_prompt, 0)
-        context = cond[:, None, :]  # (B, 1, 384): one cross-attention token
-        if do_cfg:
-            negatives = _as_list(negative_prompt, len(prompts))
-            uncond = encode_prompts(self.text_encoder, self.tokenizer, negatives)
-            context = torch.cat([uncond.repeat_interleave(num_images_per_prompt, 0)[:, None, :], context])
-        context = context.to(device=device, dtype=self.unet.dtype)
-        # A UNet with a projection class embedding also takes the prompt embedding there (global conditioning).
-        labels = context[:, 0, :] if self.unet.config.class_embed_type == "projection" else None
+        texts = _as_list(negative_prompt, len(prompts)) + prompts if do_cfg else prompts
+        pooled, states = PromptEncoder(self.text_encoder, self.tokenizer).encode_with_tokens(texts, self.prompt_tokens)
+        context = states if self.prompt_tokens else pooled[:, None, :]  # cross-attention: tokens or one pooled
+        context = context.repeat_interleave(num_images_per_prompt, 0).to(device=device, dtype=self.unet.dtype)
+        # A UNet with a projection class embedding also takes the pooled embedding there (global conditioning).
+        labels = None
+        if self.unet.config.class_embed_type == "projection":
+            labels = pooled.repeat_interleave(num_images_per_prompt, 0).to(device=device, dtype=self.unet.dtype)
 
         # 3. Timesteps (image-to-image starts part-way, at ``strength``).
         self.scheduler.set_timesteps(num_inference_steps, device=device)

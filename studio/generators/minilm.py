@@ -53,10 +53,20 @@ class PromptEncoder:
 
     def encode(self, prompts: list[str], batch_size: int = 256) -> Any:
         """Unit-length mean-pooled embeddings, ``(len(prompts), 384)`` float32 on the encoder's device."""
+        return self.encode_with_tokens(prompts, 0, batch_size)[0]
+
+    def encode_with_tokens(self, prompts: list[str], tokens: int, batch_size: int = 256) -> tuple[Any, Any]:
+        """The pooled embeddings and the first ``tokens`` token states of each prompt.
+
+        Returns ``(pooled, states)``: ``pooled`` as ``encode`` gives it, ``states`` ``(len(prompts), tokens, 384)``
+        float32, each token's last hidden state scaled to unit length, zero past the prompt's end (a zero key and
+        value: attention may rest there and take nothing). The empty prompt gives zeros in both.
+        """
         import torch
 
         device = next(self.model.parameters()).device
         out = torch.zeros(len(prompts), EMBED_DIM, device=device)
+        states = torch.zeros(len(prompts), tokens, EMBED_DIM, device=device)
         idx = [i for i, p in enumerate(prompts) if p.strip()]
         for start in range(0, len(idx), batch_size):
             chunk = idx[start : start + batch_size]
@@ -68,4 +78,7 @@ class PromptEncoder:
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             out[chunk] = torch.nn.functional.normalize(pooled, dim=-1).float()
-        return out
+            if tokens:
+                kept = (torch.nn.functional.normalize(hidden, dim=-1) * mask)[:, :tokens].float()
+                states[chunk, : kept.shape[1]] = kept
+        return out, states

@@ -119,9 +119,13 @@ class TerrainParams:
     )
     extent_m: float = param(4000.0, min=100.0, max=50000.0, step=100.0, label="Width (m)", advanced=True)
     tileable: bool = param(False, label="Seamless tiling", info="Opposite edges match exactly")
-    colours: str = param("", max_len=200, label="Land colours", advanced=True,
-                         info="#rrggbb colours for the land, low ground first (e.g. sent from an image); "
-                              "empty = the palette's")
+    colours: str = param(
+        "",
+        max_len=200,
+        label="Land colours",
+        advanced=True,
+        info="#rrggbb colours for the land, low ground first (e.g. sent from an image); empty = the palette's",
+    )
 
     def check(self) -> None:
         """Cross-field checks: the land colours must parse."""

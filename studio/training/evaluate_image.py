@@ -85,6 +85,7 @@ def load_pipelines(assets: Path) -> dict[str, Any]:
             parts["cvae"] = EmojiCVAE.from_config(pipe.cvae.config).eval()
         baseline = cls(**parts)
         baseline.set_progress_bar_config(disable=True)
+        baseline.prompt_tokens = getattr(pipe, "prompt_tokens", 0)  # same conditioning as the trained model
         pipes[f"{name}/untrained"] = baseline
     return pipes
 

