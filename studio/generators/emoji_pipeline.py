@@ -107,6 +107,12 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         pipe.prompt_tokens = int(index.get("_prompt_tokens") or 0)
         return pipe
 
+    def with_scheduler(self, scheduler: Any) -> EmojiDiffusionPipeline:
+        """A light pipeline sharing this one's modules and settings, sampling with ``scheduler`` (one per request)."""
+        pipe = type(self)(**{**self.components, "scheduler": scheduler})
+        pipe.latent_rgb, pipe.prompt_tokens = self.latent_rgb, self.prompt_tokens
+        return pipe
+
     def check_inputs(self, height: int, width: int, strength: float, image: Any, mask_image: Any) -> None:
         """Raise ValueError naming a bad value and what is allowed."""
         multiple = self.vae_scale_factor * 2 ** (len(self.unet.config.block_out_channels) - 1)

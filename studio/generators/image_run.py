@@ -114,9 +114,9 @@ def run_diffusion(pipe: Any, params: ImageParams, ctx: Context, builtin: bool) -
     kind = str(getattr(pipe, "studio_kind", ""))
     scheduler = ckpt.make_scheduler(params.scheduler, pipe.scheduler)
     if builtin:
-        from studio.generators.emoji_pipeline import EmojiDiffusionPipeline, decode_latents, to_output
+        from studio.generators.emoji_pipeline import decode_latents, to_output
 
-        run_pipe = EmojiDiffusionPipeline(**{**pipe.components, "scheduler": scheduler})
+        run_pipe = pipe.with_scheduler(scheduler)
         run_pipe.set_progress_bar_config(disable=True)
         width = height = native = BUILTIN_SIZE
         linear = getattr(pipe, "latent_rgb", None)

@@ -227,6 +227,23 @@ def test_fields_declared_unused_change_nothing(builtins: Path, kind: str):
     assert gen.unused_fields(diffusion) == set()
 
 
+def test_builtin_diffusion_attends_to_the_token_states_its_folder_names(tmp_path: Path):
+    """A UNet trained on N MiniLM token states gets N of them on every request (not the pooled one)."""
+    import json
+
+    root = save_tiny_builtins(tmp_path / "assets")
+    index_path = root / "emoji-diffusion" / "model_index.json"
+    index_path.write_text(json.dumps({**json.loads(index_path.read_text()), "_prompt_tokens": 4}))
+    gen = ImageGenerator(root)
+    pipe = gen.load({s.id: s for s in gen.models()}["emoji-diffusion"], "cpu", None)
+    seen: list[dict] = []
+    pipe.unet.register_forward_pre_hook(lambda m, a, kw: seen.append(kw), with_kwargs=True)
+    gen.generate(pipe, params(width=None, height=None, guidance_scale=3.0, scheduler="Euler"), Context())
+    context = seen[0]["encoder_hidden_states"]
+    assert context.shape == (2, 4, 384)  # guidance: the null prompt, then "red apple" ([CLS] red apple [SEP])
+    assert (context[0] == 0).all() and (context[1].norm(dim=-1) > 0.99).all()
+
+
 def test_builtin_gan_refuses_img2img(builtins: Path):
     gen = ImageGenerator(builtins)
     pipe = gen.load({s.id: s for s in gen.models()}["emoji-gan"], "cpu", None)
