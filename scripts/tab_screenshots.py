@@ -21,9 +21,11 @@ sys.path.insert(0, str(ROOT))
 # (tab title, prompts, seed): the picture shows the last prompt's result (the Text tab's chat shows both turns,
 # and its status line a warm model's time rather than the first load's conversion). Each tab's ids follow the
 # studio's naming: #<tab>params-<field>, #<tab>-generate, #<tab>-status.
+# FIELDS: other number fields set first; the Image tab's shot also runs "Compare built-ins" and shows the whole page.
+FIELDS = {"image": {"num_images": 4}}
 SHOTS = {
     "text": ("Text", ["What is the capital of France?", "Write a haiku about a mountain lake at dawn."], 7),
-    "image": ("Image", ["smiling face"], 1),
+    "image": ("Image", ["dog"], 1),
     "music": ("Music", ["calm folk melody in D minor"], 3),
     "terrain": ("Terrain", ["snowy jagged mountains with a lake"], 7),
 }
@@ -38,15 +40,22 @@ def shoot(page, tab: str, out: Path) -> None:
     """Run the tab's prompts and screenshot the page once the status line names the last one's recipe."""
     title, prompts, seed = SHOTS[tab]
     page.get_by_role("tab", name=title).click()
-    page.locator(f"#{tab}params-seed input").first.fill(str(seed))
+    for field, value in {**FIELDS.get(tab, {}), "seed": seed}.items():
+        box = page.locator(f"#{tab}params-{field} input").first
+        box.fill(str(value))
+        box.press("Tab")
     old = ""
     for prompt in prompts:
         page.locator(f"#{tab}params-prompt textarea").first.fill(prompt)
         page.locator(f"#{tab}-generate").click()
         page.wait_for_function(NEW_RECIPE, arg=[tab, old])
         old = page.locator(f"#{tab}-status").inner_text().rsplit("recipe ", 1)[-1][:12]
+    if tab == "image":
+        page.get_by_text("Compare the built-in models").click()
+        page.locator("#image-compare").click()
+        page.wait_for_function("() => document.querySelector('#image-compare-status')?.innerText.includes('emoji-vae')")
     page.wait_for_timeout(1500)  # let images and the mesh viewer paint
-    page.screenshot(path=str(out), full_page=False)
+    page.screenshot(path=str(out), full_page=tab == "image")
     print(out)
 
 

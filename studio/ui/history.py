@@ -147,6 +147,7 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
         gallery = gr.Gallery(
             label="This browser's outputs (click one to restore its settings)",
             columns=8,
+            fit_columns=False,  # one picture stays a thumbnail (Gradio 6 stretches it to the full width)
             height=220,
             allow_preview=False,
             elem_id="history-gallery",

@@ -156,6 +156,7 @@ def build_image_tab(services: Services) -> dict[str, Any]:
             gallery = gr.Gallery(
                 label="Images (PNG with the recipe inside)",
                 columns=4,
+                fit_columns=False,  # one picture stays a thumbnail (Gradio 6 stretches it to the full width)
                 height=380,
                 object_fit="contain",
                 interactive=False,

@@ -24,6 +24,12 @@ def test_image_generate_and_compare(page):
     generate_image(page, "red apple", steps=8, seed=3)
     href = page.locator("#image-files a[download]").first.get_attribute("href")
     assert href and (href.endswith(".png") or href.endswith(".json"))
+    # One picture stays a thumbnail in its column (Gradio 6 would stretch it across the gallery, cropped).
+    for gallery in ("#image-gallery", "#history-gallery"):
+        page.wait_for_selector(f"{gallery} img")
+        thumb = page.locator(f"{gallery} img").first.bounding_box()
+        whole = page.locator(gallery).bounding_box()
+        assert thumb and whole and thumb["width"] < whole["width"] / 3, gallery
 
     # The same settings again come from the cache.
     page.locator("#image-generate").click()
