@@ -15,7 +15,7 @@ guidance needs. The shipped weights are an EMA of the training weights; ``--warm
 ``--decay-frac`` shape the learning rate (see ``lr_factor``).
 
     python -m studio.training.train_diffusion --stage autoencoder --steps 3000 --out assets/models/emoji-diffusion
-    python -m studio.training.train_diffusion --stage unet --steps 4000 --out assets/models/emoji-diffusion
+    python -m studio.training.train_diffusion --stage unet --steps 12000 --decay-frac 0.3  # --out: the same default
 
 The output folder is a diffusers layout (``model_index.json``, ``vae/``, ``unet/``, ``scheduler/``) that
 ``studio.generators.emoji_pipeline.EmojiDiffusionPipeline.from_pretrained`` loads.
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     p = base_parser(__doc__.splitlines()[0], steps=3000, out="assets/models/emoji-diffusion")
     p.add_argument("--stage", choices=("autoencoder", "unet"), required=True)
     p.add_argument("--init-from", type=Path, default=None, help="unet folder to continue from (stage unet)")
-    p.add_argument("--prompt-tokens", type=int, default=0, help="stage unet: attend to N MiniLM tokens (0: pooled)")
+    p.add_argument("--prompt-tokens", type=int, default=16, help="stage unet: attend to N MiniLM tokens (0: pooled)")
     p.add_argument("--decay-frac", type=float, default=0.0, help="stage unet: decay the lr over this last share")
     p.add_argument("--warmup-steps", type=int, default=0, help="stage unet: raise the lr linearly over these steps")
     args = p.parse_args(argv)
