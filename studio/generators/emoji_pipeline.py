@@ -107,9 +107,10 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         pipe.prompt_tokens = int(index.get("_prompt_tokens") or 0)
         return pipe
 
-    def with_scheduler(self, scheduler: Any) -> EmojiDiffusionPipeline:
-        """A light pipeline sharing this one's modules and settings, sampling with ``scheduler`` (one per request)."""
-        pipe = type(self)(**{**self.components, "scheduler": scheduler})
+    def replacing(self, **modules: Any) -> EmojiDiffusionPipeline:
+        """A light pipeline sharing this one's modules and settings except ``modules`` (e.g. a per-request
+        ``scheduler``, or an untrained ``unet`` for a baseline)."""
+        pipe = type(self)(**{**self.components, **modules})
         pipe.latent_rgb, pipe.prompt_tokens = self.latent_rgb, self.prompt_tokens
         return pipe
 

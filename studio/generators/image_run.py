@@ -116,7 +116,7 @@ def run_diffusion(pipe: Any, params: ImageParams, ctx: Context, builtin: bool) -
     if builtin:
         from studio.generators.emoji_pipeline import decode_latents, to_output
 
-        run_pipe = pipe.with_scheduler(scheduler)
+        run_pipe = pipe.replacing(scheduler=scheduler)
         run_pipe.set_progress_bar_config(disable=True)
         width = height = native = BUILTIN_SIZE
         linear = getattr(pipe, "latent_rgb", None)

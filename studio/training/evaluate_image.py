@@ -78,14 +78,13 @@ def load_pipelines(assets: Path) -> dict[str, Any]:
         if name == "emoji-diffusion":
             from diffusers import UNet2DConditionModel
 
-            parts["unet"] = UNet2DConditionModel.from_config(pipe.unet.config).eval()
+            # Same conditioning (prompt tokens) and preview map as the trained model: only the UNet differs.
+            baseline = pipe.replacing(unet=UNet2DConditionModel.from_config(pipe.unet.config).eval())
         elif name == "emoji-gan":
-            parts["gan"] = EmojiGANGenerator.from_config(pipe.gan.config).eval()
+            baseline = cls(**{**parts, "gan": EmojiGANGenerator.from_config(pipe.gan.config).eval()})
         else:
-            parts["cvae"] = EmojiCVAE.from_config(pipe.cvae.config).eval()
-        baseline = cls(**parts)
+            baseline = cls(**{**parts, "cvae": EmojiCVAE.from_config(pipe.cvae.config).eval()})
         baseline.set_progress_bar_config(disable=True)
-        baseline.prompt_tokens = getattr(pipe, "prompt_tokens", 0)  # same conditioning as the trained model
         pipes[f"{name}/untrained"] = baseline
     return pipes
 
