@@ -10,11 +10,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
 import queue
 import secrets
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -27,6 +24,7 @@ from studio.cache import CacheEntry, ResultCache, Uncacheable, cache_key
 from studio.catalog import Catalog
 from studio.generators.base import Artifact, Context, Event, ModelSpec
 from studio.memory import MemoryManager
+from studio.outputs import Outputs
 from studio.params import SEED_MAX, ParamError, as_dict, check_params, defaults_of
 
 log = logging.getLogger(__name__)
@@ -52,25 +50,13 @@ class Result:
         """Artifacts with the given role ("image", "audio", "model3d", "recipe", ...)."""
         return [a for a in self.artifacts if a.role == role]
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write every file into ``out_dir/<modality>-<recipe id>/``; returns name → path.
+    def write(self, outputs: Outputs) -> dict[str, Path]:
+        """Write every file into the result's folder in ``outputs`` (see ``studio/outputs.py``); name → path.
 
-        The folder is named by content (the recipe id is the request's cache key), so a cache hit finds its files
-        already written and costs no disk writes. A new folder is filled under a temporary name and renamed into
-        place, so a concurrent request for the same result never sees half of it.
+        The folder is named from the recipe id (the request's cache key) under the server's key, so a cache hit
+        finds its files already written and costs no disk writes, and no visitor can guess another's folder.
         """
-        folder = Path(out_dir) / f"{self.modality}-{self.recipe['id'][:32]}"
-        if not folder.is_dir() or not all((folder / a.name).is_file() for a in self.artifacts):
-            Path(out_dir).mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=".staging-"))
-            for a in self.artifacts:
-                (staging / a.name).write_bytes(a.data)
-            try:
-                os.replace(staging, folder)
-            except OSError:  # another request put the same folder in place first (or a stale one is there)
-                shutil.rmtree(folder, ignore_errors=True)
-                os.replace(staging, folder)
-        self.paths = {a.name: folder / a.name for a in self.artifacts}
+        self.paths = outputs.write(self.modality, self.recipe["id"], {a.name: a.data for a in self.artifacts})
         return self.paths
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from studio.cache import ResultCache
 from studio.catalog import Catalog
 from studio.engine import Studio
+from studio.keys import server_key
 from studio.memory import MemoryManager
+from studio.outputs import Outputs
 from studio.registry import make_generators
 from studio.settings import Settings
 
@@ -18,6 +20,7 @@ class Services:
 
     settings: Settings
     studio: Studio
+    outputs: Outputs
 
     @property
     def memory(self) -> MemoryManager:
@@ -40,4 +43,5 @@ def build_services(settings: Settings) -> Services:
     cache = ResultCache(settings.results_dir, budget_bytes=int(settings.result_cache_gb * 1024**3))
     catalog = Catalog(generators, model_dirs=settings.model_dirs)
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
-    return Services(settings=settings, studio=Studio(generators, catalog, memory, cache))
+    outputs = Outputs(settings.outputs_dir, server_key(settings.cache_dir), generators)
+    return Services(settings=settings, studio=Studio(generators, catalog, memory, cache), outputs=outputs)

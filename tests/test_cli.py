@@ -68,9 +68,9 @@ def test_cli_and_the_ui_path_write_identical_bytes_with_a_fixed_date(tmp_path, m
     args = ["--prompt", "volcanic island", "--seed", "7", "--size-px", "129"]
     r = run_cli("terrain", *args, "--no-cache", "--out", str(out), cache=tmp_path / "c1")
     assert r.returncode == 0, r.stderr
-    studio = build_services(Settings(cache_dir=tmp_path / "c2")).studio
-    params = studio.check("terrain", {"prompt": "volcanic island", "seed": 7, "size_px": 129})
-    written = studio.generate("terrain", params, use_cache=False).write(tmp_path / "ui")
+    services = build_services(Settings(cache_dir=tmp_path / "c2"))
+    params = services.studio.check("terrain", {"prompt": "volcanic island", "seed": 7, "size_px": 129})
+    written = services.studio.generate("terrain", params, use_cache=False).write(services.outputs)
     assert {p.name for p in out.iterdir()} == set(written)
     for name, path in written.items():
         assert (out / name).read_bytes() == path.read_bytes(), name

@@ -75,11 +75,11 @@ def build_app(services: Services) -> gr.Blocks:
                     build = getattr(importlib.import_module(module), builder)
                     handles[modality] = build(services) or {}
                     build_sweep(services, modality, handles[modality])
-        wire_sends(handles, tab_blocks, tabs)
+        wire_sends(services, handles, tab_blocks, tabs)
         hist = build_history(services, handles, tabs)
         build_models_panel(services)
         gr.Markdown(FOOTER, elem_id="studio-footer")
-        demo.load(load_gallery, [hist["history"]], [hist["gallery"]], api_visibility="private", queue=False)
+        demo.load(load_gallery(services), [hist["history"]], [hist["gallery"]], api_visibility="private", queue=False)
     demo.studio_handles = handles  # type: ignore[attr-defined]
     return demo
 

@@ -13,6 +13,7 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, get_type_hints
 
 import gradio as gr
@@ -22,6 +23,7 @@ from studio.generators.base import Cancelled, Event
 from studio.memory import OutOfMemory
 from studio.params import SEED_MAX, ParamError, defaults_of, spec_of
 from studio.services import Services
+from studio.ui.fields import NumberField, SliderField, TextField, named
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +62,13 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
             # Gradio treats a None default as "required"; an empty text is the API's "from the prompt".
             return gr.Textbox(value="", visible=False, label=f"{label} (a number; empty = from the prompt)")
         if kind in (int, float):
-            return gr.Number(value=value, visible=False, label=label)
+            return named(NumberField(value=value, visible=False, label=label), name)
         if kind is bool:
             return gr.Checkbox(value=value, visible=False, label=label)
         if isinstance(value, (tuple, list)):  # a list field (stop strings): comma-separated text, "" when empty
             value = ", ".join(map(str, value))
-        return gr.Textbox(value=value, visible=False, label=label)
+            return gr.Textbox(value=value, visible=False, label=label)
+        return named(TextField(value=value, visible=False, label=label), name)
     if spec.info:
         common["info"] = spec.info
     common.update(overrides)
@@ -75,16 +78,16 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
         return gr.Checkbox(**common)
     if name == "seed":
         common.setdefault("info", "-1 draws a random seed; the seed used is shown after each run")
-        return gr.Number(precision=0, minimum=-1, maximum=SEED_MAX, **common)
+        return named(NumberField(precision=0, minimum=-1, maximum=SEED_MAX, **common), name)
     if kind in (int, float) and spec.min is not None and spec.max is not None:
         step = spec.step if spec.step is not None else (1 if kind is int else (spec.max - spec.min) / 100)
-        return gr.Slider(minimum=spec.min, maximum=spec.max, step=step, **common)
+        return named(SliderField(minimum=spec.min, maximum=spec.max, step=step, **common), name)
     if kind in (int, float):
-        return gr.Number(precision=0 if kind is int else None, **common)
+        return named(NumberField(precision=0 if kind is int else None, **common), name)
     text: dict[str, Any] = {"lines": 3 if spec.multiline else 1, "max_lines": 12 if spec.multiline else 1}
     text["max_length"] = spec.max_len
     text.update(common)
-    return gr.Textbox(**text)
+    return named(TextField(**text), name)
 
 
 def show_used_widgets(services: Services, modality: str, widgets: dict[str, Any]) -> None:
@@ -122,6 +125,16 @@ def api_handler(names: Sequence[str], body: Callable[..., Any], extra: Sequence[
     return handler
 
 
+def picture_in(files: Sequence[Path]) -> Path | None:
+    """The file that stands for a result in a gallery: its image, render or piano roll (not a data map)."""
+    pngs = [p for p in files if p.suffix.lower() == ".png"]
+    preferred = [p for p in pngs if any(r in p.stem for r in ("terrain", "image", "pianoroll", "grid"))]
+    for p in preferred + pngs:
+        if "heightmap" not in p.stem and "normal" not in p.stem and "splat" not in p.stem:
+            return p
+    return None
+
+
 def status_line(result: Result) -> str:
     """A one-line summary: where the result came from, how long it took, and the seed used."""
     where = "⚡ From cache" if result.from_cache else "✓ Generated"
@@ -153,7 +166,7 @@ def run_request(
     try:
         for item in services.studio.stream(modality, params, parents=parents):
             if isinstance(item, Result):
-                item.write(services.settings.outputs_dir)
+                item.write(services.outputs)
                 yield item
             else:
                 if item.kind == "progress" and progress is not None and item.total:

@@ -9,24 +9,31 @@ path; the outputs themselves come back instantly from the result cache when the 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import secrets
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import gradio as gr
 
 from studio import provenance
+from studio.params import ParamError, check_value, spec_of
 from studio.services import Services
-from studio.ui.common import auto_fields
+from studio.ui.common import auto_fields, picture_in
 
 MAX_ENTRIES = 200
 THUMB_ROLES = ("image", "preview", "pianoroll")
 
 
 def browser_secret(services: Services) -> str:
-    """The secret that encrypts BrowserState, made once and kept in the cache folder."""
+    """The key ``gr.BrowserState`` encrypts the History with in the browser, made once and kept in the cache folder.
+
+    Not a secret: Gradio hands it to every page (the encryption runs in the browser), so it only keeps the History
+    from being plain text in localStorage and lets it survive a server restart. The History stays private because
+    it lives in each visitor's own browser; the server trusts nothing in it (see ``entry_of`` and ``thumb_of``).
+    """
     path = services.settings.cache_dir / "browser-state-secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,12 +42,10 @@ def browser_secret(services: Services) -> str:
     return path.read_text().strip()
 
 
-def card_png(modality: str, text: str, out: Path) -> Path:
+def card_png(modality: str, text: str) -> bytes:
     """A small picture standing for an output that has none (a text, say): modality and the first words."""
     from PIL import Image, ImageDraw
 
-    if out.exists():
-        return out
     img = Image.new("RGB", (256, 256), (238, 240, 255))
     draw = ImageDraw.Draw(img)
     draw.text((12, 10), modality.upper(), fill=(70, 70, 160))
@@ -48,54 +53,79 @@ def card_png(modality: str, text: str, out: Path) -> Path:
     draw.multiline_text((12, 34), body, fill=(30, 30, 30), spacing=3)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(buf.getvalue())
-    return out
+    return buf.getvalue()
 
 
-def thumbnail(services: Services, recipe: dict[str, Any], files: list[Path]) -> str:
-    """A picture for the gallery: the output's own image if it has one, else a card."""
-    pngs = [p for p in files if p.suffix.lower() == ".png"]
-    preferred = [p for p in pngs if any(r in p.stem for r in ("terrain", "image", "pianoroll", "grid"))]
-    for p in preferred + pngs:
-        if "heightmap" not in p.stem and "normal" not in p.stem and "splat" not in p.stem:
-            return str(p)
-    text = str(recipe.get("params", {}).get("prompt", ""))
-    out = services.settings.outputs_dir / "thumbs" / f"{recipe['id'][:32]}.png"
-    return str(card_png(recipe.get("modality", ""), text, out))
-
-
-def entry_of(services: Services, recipe: dict[str, Any]) -> dict[str, Any] | None:
-    """A history entry for a recipe shown in a tab (None for an empty or foreign value)."""
-    if not isinstance(recipe, dict) or "id" not in recipe or "modality" not in recipe:
+def thumb_of(services: Services, entry: Any) -> Path | None:
+    """The picture of a history entry, found by its modality and recipe id inside the outputs folder (an entry
+    comes from the browser: whatever else it says, no path in it is ever used). None when it is gone."""
+    if not isinstance(entry, dict):
         return None
-    folder = services.settings.outputs_dir / f"{recipe['modality']}-{recipe['id'][:32]}"
-    files = sorted(folder.iterdir()) if folder.is_dir() else []
+    outputs = services.outputs
+    picture = picture_in(outputs.files(entry.get("modality"), entry.get("id")))
+    if picture is not None:
+        return picture
+    if outputs.folder(entry.get("modality"), entry.get("id")) is None:
+        return None
+    card = outputs.root / "thumbs" / f"{outputs.tag(entry['id'])}.png"
+    return card if card.is_file() else None
+
+
+def entry_of(services: Services, recipe: Any) -> dict[str, Any] | None:
+    """A history entry for a recipe shown in a tab, or None when it names no result this studio wrote.
+
+    The recipe comes back from the browser, so it is only data: the entry keeps its id, modality and settings
+    (bounded), and the result must exist in the outputs folder under that id."""
+    if not isinstance(recipe, dict):
+        return None
+    modality, rid = recipe.get("modality"), recipe.get("id")
+    files = services.outputs.files(modality, rid)
+    if not files or not isinstance(modality, str) or not isinstance(rid, str):
+        return None
+    params_type = services.studio.params_type(modality)
+    params = allowed_values(params_type, recipe.get("params"))
+    info = recipe.get("info")
+    settings = allowed_values(params_type, info.get("settings") if isinstance(info, dict) else None)
+    prompt = params.get("prompt")
+    prompt = prompt[:200] if isinstance(prompt, str) else ""
+    if picture_in(files) is None:
+        services.outputs.extra("thumbs", f"{services.outputs.tag(rid)}.png", card_png(modality, prompt))
+    created = recipe.get("created")
     return {
-        "id": recipe["id"],
-        "modality": recipe["modality"],
-        "prompt": str(recipe.get("params", {}).get("prompt", ""))[:200],
-        "params": recipe.get("params", {}),
-        "info": {"settings": recipe.get("info", {}).get("settings", {})},
-        "thumb": thumbnail(services, recipe, files),
-        "created": recipe.get("created", ""),
+        "id": rid,
+        "modality": modality,
+        "prompt": prompt,
+        "params": params,
+        "info": {"settings": settings},
+        "created": created if isinstance(created, str) else "",
     }
 
 
 def add_entry(history: list[dict[str, Any]], entry: dict[str, Any] | None) -> list[dict[str, Any]]:
     """History with ``entry`` first (a repeat moves to the front), at most ``MAX_ENTRIES`` long."""
+    history = [e for e in history if isinstance(e, dict)] if isinstance(history, list) else []
     if entry is None:
         return history
-    kept = [e for e in history or [] if e.get("id") != entry["id"]]
+    kept = [e for e in history if e.get("id") != entry["id"]]
     return [entry, *kept][:MAX_ENTRIES]
 
 
-def gallery_items(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(thumbnail, caption) pairs for the gallery; entries whose picture is gone are skipped."""
+def shown_entries(services: Services, history: Any) -> list[tuple[dict[str, Any], Path]]:
+    """The well-formed entries of a history whose picture still exists, with that picture, in order."""
+    shown = []
+    for e in history if isinstance(history, list) else []:
+        thumb = thumb_of(services, e)
+        if thumb is not None:
+            shown.append((e, thumb))
+    return shown
+
+
+def gallery_items(services: Services, history: Any) -> list[tuple[str, str]]:
+    """(thumbnail, caption) pairs for the gallery; entries whose picture is gone (or that name none) are skipped."""
     items = []
-    for e in history or []:
-        if e.get("thumb") and Path(e["thumb"]).is_file():
-            items.append((e["thumb"], f"{e['modality']} · {e['prompt'][:60]}"))
+    for e, thumb in shown_entries(services, history):
+        prompt = e.get("prompt")
+        items.append((str(thumb), f"{e['modality']} · {prompt[:60] if isinstance(prompt, str) else ''}"))
     return items
 
 
@@ -114,6 +144,24 @@ def restore_values(
             else:
                 updates.append(value)
     return updates
+
+
+def allowed_values(params_type: type, values: Any) -> dict[str, Any]:
+    """The values of ``values`` (from a browser or a dropped file: only data) that ``params_type`` would accept,
+    each checked against its field's declared range; anything else is left out, so a restore never sets a widget
+    to a value of the wrong type or outside its range."""
+    if not isinstance(values, dict):
+        return {}
+    hints = get_type_hints(params_type)
+    kept: dict[str, Any] = {}
+    for f in dataclasses.fields(params_type):
+        if f.name in values and values[f.name] is not None:
+            try:
+                value = check_value(f.name, values[f.name], spec_of(params_type, f.name), hints[f.name])
+            except ParamError:
+                continue
+            kept[f.name] = list(value) if isinstance(value, tuple) else value
+    return kept
 
 
 def set_by_user(params_type: type, params: dict[str, Any]) -> list[str]:
@@ -175,7 +223,7 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
         if entry is None:
             return gr.skip(), gr.skip()
         hist = add_entry(hist, entry)
-        return hist, gallery_items(hist)
+        return hist, gallery_items(services, hist)
 
     for h in handles.values():
         if h.get("recipe") is not None:
@@ -186,7 +234,7 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
     def on_sweep(recipes: list[dict[str, Any]], hist: list[dict[str, Any]]) -> tuple[Any, Any]:
         for recipe in reversed(recipes or []):  # the first cell ends up first
             hist = add_entry(hist, entry_of(services, recipe))
-        return hist, gallery_items(hist)
+        return hist, gallery_items(services, hist)
 
     for h in handles.values():
         if h.get("sweep_recipes") is not None:
@@ -194,26 +242,34 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
                 on_sweep, [h["sweep_recipes"], history], [history, gallery], api_visibility="private", queue=False
             )
 
-    def restore(modality: str, params: dict[str, Any], settings: dict[str, Any] | None) -> list[Any]:
-        if modality not in modalities:
-            raise gr.Error(f"this studio has no {modality} tab")
-        mine = set_by_user(services.studio.params_type(modality), params)
+    def restore(modality: Any, params: Any, settings: Any) -> list[Any]:
+        if not isinstance(modality, str) or modality not in modalities:
+            raise gr.Error(f"this studio has no {str(modality)[:40]} tab")
+        params_type = services.studio.params_type(modality)
+        params, settings = allowed_values(params_type, params), allowed_values(params_type, settings)
+        mine = set_by_user(params_type, params)
         marks = [mine if m == modality else gr.skip() for m in overrides]
         texts = [describe(mine) if m == modality else gr.skip() for m, (_, describe) in notes.items()]
         return [gr.Tabs(selected=modality), *marks, *texts, *restore_values(handles, modality, params, settings)]
 
     def on_select(hist: list[dict[str, Any]], evt: gr.SelectData) -> list[Any]:
-        shown = [e for e in hist or [] if e.get("thumb") and Path(e["thumb"]).is_file()]
-        if evt.index is None or not 0 <= int(evt.index) < len(shown):
+        shown = [e for e, _ in shown_entries(services, hist)]
+        index = evt.index if isinstance(evt.index, int) else -1
+        if not 0 <= index < len(shown):
             return [gr.skip()] * len(targets)
-        e = shown[int(evt.index)]
-        return restore(e["modality"], e["params"], e.get("info", {}).get("settings"))
+        e = shown[index]
+        params, info = e.get("params"), e.get("info")
+        settings = info.get("settings") if isinstance(info, dict) else None
+        return restore(e["modality"], params if isinstance(params, dict) else {}, settings)
 
     def on_drop(path: str | None) -> list[Any]:
         """Restore a dropped output's settings; the drop zone is emptied either way, ready for the next file."""
         try:
             recipe = recipe_from_upload(path)
-            restored = restore(recipe["modality"], recipe.get("params", {}), recipe.get("info", {}).get("settings"))
+            info = recipe.get("info")
+            restored = restore(
+                recipe.get("modality"), recipe.get("params"), info.get("settings") if isinstance(info, dict) else None
+            )
         except gr.Error as exc:
             gr.Warning(str(exc.message))  # a message, not a failed event: the zone still empties itself
             return [None, *(gr.skip() for _ in targets)]
@@ -225,6 +281,10 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
     return {"history": history, "gallery": gallery}
 
 
-def load_gallery(hist: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The gallery's items on page load (history comes from the browser)."""
-    return gallery_items(hist)
+def load_gallery(services: Services) -> Any:
+    """The page-load handler that fills the gallery from the History the browser sends."""
+
+    def load(hist: Any) -> list[tuple[str, str]]:
+        return gallery_items(services, hist)
+
+    return load

@@ -16,6 +16,10 @@ from typing import Any
 
 import gradio as gr
 
+from studio.outputs import valid_recipe_id
+from studio.services import Services
+from studio.ui.common import picture_in
+
 
 def dominant_colours(path: str | Path, k: int = 5) -> str:
     """The image's ``k`` most common colours as "#rrggbb, ...", darkest first (low ground to high)."""
@@ -36,22 +40,22 @@ def dominant_colours(path: str | Path, k: int = 5) -> str:
 
 
 def _recipe_id(recipe: Any) -> list[str]:
-    return [recipe["id"]] if isinstance(recipe, dict) and recipe.get("id") else []
+    return [recipe["id"]] if isinstance(recipe, dict) and valid_recipe_id(recipe.get("id")) else []
 
 
-def _first_gallery_image(value: Any) -> str | None:
-    """The path of the first picture in a Gallery's value (pairs of path and caption, or file dicts)."""
-    for item in value or []:
-        if isinstance(item, (list, tuple)):
-            item = item[0] if item else None
-        if isinstance(item, dict):
-            item = (item.get("image") or {}).get("path") or item.get("path")
-        if isinstance(item, str) and item:
-            return item
-    return None
+def sent_picture(services: Services, recipe: Any) -> Path | None:
+    """The picture of the result a tab shows, found by the recipe's modality and id in the outputs folder.
+
+    The recipe (and any gallery or image value) comes back from the browser, so no path in it is used: a send
+    can only hand on a file the studio itself wrote."""
+    if not isinstance(recipe, dict):
+        return None
+    return picture_in(services.outputs.files(recipe.get("modality"), recipe.get("id")))
 
 
-def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], tabs: gr.Tabs) -> None:
+def wire_sends(
+    services: Services, handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], tabs: gr.Tabs
+) -> None:
     """Add the "send to" buttons to the tabs that have both ends, and their listeners."""
     text = handles.get("text")
     if text and callable(text.get("send_prompt")):
@@ -61,16 +65,17 @@ def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], t
         with terrain.get("send_row") or tab_blocks["terrain"]:
             to_image = gr.Button("Send render to Image (img2img)", size="sm", elem_id="terrain-send-image")
 
-        def terrain_to_image(preview: str | None, recipe: Any) -> tuple[Any, ...]:
-            if not preview:
+        def terrain_to_image(recipe: Any) -> tuple[Any, ...]:
+            preview = sent_picture(services, recipe)
+            if preview is None or recipe.get("modality") != "terrain":
                 raise gr.Error("Generate a terrain first, then send its render.")
-            editor = {"background": preview, "layers": [], "composite": preview}
+            editor = {"background": str(preview), "layers": [], "composite": str(preview)}
             return gr.Tabs(selected="image"), editor, "img2img", _recipe_id(recipe)
 
         # Queued (not queue=False): only a queued event's gr.Error reaches the page as a message.
         to_image.click(
             terrain_to_image,
-            [terrain["preview"], terrain["recipe"]],
+            [terrain["recipe"]],
             [tabs, image["editor"], image["widgets"]["mode"], image["parents"]],
             api_visibility="private",
         )
@@ -79,15 +84,15 @@ def wire_sends(handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], t
         with image.get("send_row") or tab_blocks["image"]:
             to_terrain = gr.Button("Send colours to Terrain", size="sm", elem_id="image-send-terrain")
 
-        def image_to_terrain(gallery: Any, recipe: Any) -> tuple[Any, ...]:
-            path = _first_gallery_image(gallery)
-            if not path:
+        def image_to_terrain(recipe: Any) -> tuple[Any, ...]:
+            picture = sent_picture(services, recipe)
+            if picture is None or recipe.get("modality") != "image":
                 raise gr.Error("Generate an image first, then send its colours.")
-            return gr.Tabs(selected="terrain"), dominant_colours(path), _recipe_id(recipe)
+            return gr.Tabs(selected="terrain"), dominant_colours(picture), _recipe_id(recipe)
 
         to_terrain.click(
             image_to_terrain,
-            [image["gallery"], image["recipe"]],
+            [image["recipe"]],
             [tabs, terrain["widgets"]["colours"], terrain["parents"]],
             api_visibility="private",
         )

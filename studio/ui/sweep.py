@@ -20,7 +20,7 @@ import gradio as gr
 
 from studio.engine import Result
 from studio.generators.base import Cancelled
-from studio.params import SEED_MAX, ParamError, spec_of
+from studio.params import SEED_MAX, ParamError, check_value, spec_of
 from studio.services import Services
 
 MAX_CELLS = 16
@@ -55,18 +55,8 @@ def parse_values(params_type: type, name: str, text: str) -> list[Any]:
             if v.lower() not in ("true", "false", "yes", "no", "on", "off", "1", "0"):
                 raise ParamError(name, f"{v!r} is not true or false")
             values.append(v.lower() in ("true", "yes", "on", "1"))
-        elif kind in (int, int | None) or (spec.choices and all(isinstance(c, int) for c in spec.choices)):
-            try:
-                values.append(int(float(v)))
-            except ValueError:
-                raise ParamError(name, f"{v!r} is not a whole number") from None
-        elif kind in (float, float | None):
-            try:
-                values.append(float(v))
-            except ValueError:
-                raise ParamError(name, f"{v!r} is not a number") from None
-        else:
-            values.append(v)
+        else:  # numbers, choices and text are checked as the request will be: "inf" or "1e400" is a clear error
+            values.append(check_value(name, v, spec, kind))
     return values
 
 
@@ -182,7 +172,7 @@ def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> N
                         yield (gr.skip(),) * 5  # lets Stop end the sweep inside a cell
                 if r is None:
                     return
-                r.write(services.settings.outputs_dir)
+                r.write(services.outputs)
                 hits += r.from_cache
                 results.append(r)
         except Cancelled:

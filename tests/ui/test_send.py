@@ -3,7 +3,7 @@ from __future__ import annotations
 from PIL import Image
 
 from studio.generators.terrain_color import parse_colours
-from studio.ui.send import _first_gallery_image, dominant_colours
+from studio.ui.send import dominant_colours
 
 
 def test_dominant_colours_are_valid_terrain_colours_darkest_first(tmp_path):
@@ -14,9 +14,3 @@ def test_dominant_colours_are_valid_terrain_colours_darkest_first(tmp_path):
     text = dominant_colours(path, k=3)
     colours = parse_colours(text)
     assert colours[0] == "#141e78" and colours[-1] == "#f0dc28"
-
-
-def test_first_gallery_image_accepts_gradio_shapes():
-    assert _first_gallery_image([("a.png", "cap"), ("b.png", None)]) == "a.png"
-    assert _first_gallery_image([{"image": {"path": "c.png"}, "caption": None}]) == "c.png"
-    assert _first_gallery_image([]) is None
