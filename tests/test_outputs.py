@@ -54,7 +54,7 @@ def test_browser_values_never_become_paths(tmp_path, modality, rid, name):
     out = make(tmp_path)
     out.write("image", RID, {"image_00.png": b"png"})
     assert out.find(modality, rid, name) is None
-    assert out.files(modality, rid) == [] or modality == "image" and rid == RID
+    assert out.files(modality, rid) == [] or (modality == "image" and rid == RID)
 
 
 def test_a_symlink_out_of_the_folder_is_not_followed(tmp_path):

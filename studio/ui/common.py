@@ -23,7 +23,7 @@ from studio.generators.base import Cancelled, Event
 from studio.memory import OutOfMemory
 from studio.params import SEED_MAX, ParamError, defaults_of, spec_of
 from studio.services import Services
-from studio.ui.fields import NumberField, SliderField, TextField, named
+from studio.ui.fields import strict
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +62,13 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
             # Gradio treats a None default as "required"; an empty text is the API's "from the prompt".
             return gr.Textbox(value="", visible=False, label=f"{label} (a number; empty = from the prompt)")
         if kind in (int, float):
-            return named(NumberField(value=value, visible=False, label=label), name)
+            return strict(gr.Number(value=value, visible=False, label=label), name)
         if kind is bool:
             return gr.Checkbox(value=value, visible=False, label=label)
         if isinstance(value, (tuple, list)):  # a list field (stop strings): comma-separated text, "" when empty
             value = ", ".join(map(str, value))
             return gr.Textbox(value=value, visible=False, label=label)
-        return named(TextField(value=value, visible=False, label=label), name)
+        return strict(gr.Textbox(value=value, visible=False, label=label), name)
     if spec.info:
         common["info"] = spec.info
     common.update(overrides)
@@ -78,16 +78,16 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
         return gr.Checkbox(**common)
     if name == "seed":
         common.setdefault("info", "-1 draws a random seed; the seed used is shown after each run")
-        return named(NumberField(precision=0, minimum=-1, maximum=SEED_MAX, **common), name)
+        return strict(gr.Number(precision=0, minimum=-1, maximum=SEED_MAX, **common), name)
     if kind in (int, float) and spec.min is not None and spec.max is not None:
         step = spec.step if spec.step is not None else (1 if kind is int else (spec.max - spec.min) / 100)
-        return named(SliderField(minimum=spec.min, maximum=spec.max, step=step, **common), name)
+        return strict(gr.Slider(minimum=spec.min, maximum=spec.max, step=step, **common), name)
     if kind in (int, float):
-        return named(NumberField(precision=0 if kind is int else None, **common), name)
+        return strict(gr.Number(precision=0 if kind is int else None, **common), name)
     text: dict[str, Any] = {"lines": 3 if spec.multiline else 1, "max_lines": 12 if spec.multiline else 1}
     text["max_length"] = spec.max_len
     text.update(common)
-    return named(TextField(**text), name)
+    return strict(gr.Textbox(**text), name)
 
 
 def show_used_widgets(services: Services, modality: str, widgets: dict[str, Any]) -> None:

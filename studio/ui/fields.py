@@ -1,59 +1,40 @@
 """Input widgets that refuse a value of the wrong type from the raw API instead of converting it.
 
 Gradio's own ``Textbox`` turns whatever it is sent into text (``str([1, 2])``), and ``Number`` or ``Slider`` fail
-with a Python error on text; the browser never sends such values, but the HTTP API reaches every handler. These
-subclasses look the same to the page (``is_template``: the frontend draws the parent) and, on the server, answer a
-value of the wrong type with a message naming the field, before any handler runs.
+with a Python error on text; the browser never sends such values, but the HTTP API reaches every handler.
+``strict(component, name)`` wraps the component's server-side ``preprocess`` so that a value of the wrong type is
+answered with a message naming the field, before any handler runs. (A subclass would do the same, but Gradio writes
+a ``.pyi`` stub beside the source file of every component class it sees defined: an import with a side effect.)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import gradio as gr
 
-
-def _refuse(component: Any, expected: str, payload: Any) -> gr.Error:
-    name = getattr(component, "field_name", None) or component.label or "value"
-    return gr.Error(f"{name}: must be {expected}, got {type(payload).__name__}", title="Invalid input")
+C = TypeVar("C", bound=gr.components.Component)
 
 
-class TextField(gr.Textbox):
-    """A ``gr.Textbox`` whose server side accepts only text (or nothing)."""
-
-    is_template = True
-
-    def preprocess(self, payload: Any) -> str | None:
-        if payload is not None and not isinstance(payload, str):
-            raise _refuse(self, "text", payload)
-        return super().preprocess(payload)
+def _accepts(component: gr.components.Component) -> tuple[str, Callable[[Any], bool]]:
+    """What the component's server side takes: (what to call it in a message, a test of a payload)."""
+    if isinstance(component, gr.Textbox):
+        return "text", lambda v: isinstance(v, str)
+    return "a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _number(component: Any, payload: Any) -> Any:
-    if payload is not None and (isinstance(payload, bool) or not isinstance(payload, (int, float))):
-        raise _refuse(component, "a number", payload)
-    return payload
+def strict(component: C, name: str) -> C:
+    """``component`` (a Textbox, Number or Slider), refusing payloads of another type with a message naming
+    ``name``; None (nothing sent) passes as before."""
+    expected, ok = _accepts(component)
+    convert = component.preprocess
 
+    def preprocess(payload: Any) -> Any:
+        if payload is not None and not ok(payload):
+            message = f"{name}: must be {expected}, got {type(payload).__name__}"
+            raise gr.Error(message, title="Invalid input")
+        return convert(payload)
 
-class NumberField(gr.Number):
-    """A ``gr.Number`` whose server side accepts only numbers (or nothing)."""
-
-    is_template = True
-
-    def preprocess(self, payload: Any) -> float | int | None:
-        return super().preprocess(_number(self, payload))
-
-
-class SliderField(gr.Slider):
-    """A ``gr.Slider`` whose server side accepts only numbers (or nothing)."""
-
-    is_template = True
-
-    def preprocess(self, payload: Any) -> float:
-        return super().preprocess(_number(self, payload))
-
-
-def named(component: Any, name: str) -> Any:
-    """``component`` with the parameter name its refusals use."""
-    component.field_name = name
+    component.preprocess = preprocess  # type: ignore[method-assign]
     return component
