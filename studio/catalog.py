@@ -132,7 +132,9 @@ class Catalog:
         if not specs:
             raise ParamError("model", f"no {modality} model is available")
         names = ", ".join(s.id for s in specs)
-        raise ParamError("model", f"{model_id!r} is not available; choose one of: {names}")
+        shown = repr(model_id) if len(model_id) <= 80 else f"{model_id[:77]!r}..."
+        # A model is named by its catalog id only: a path, another case or a folder of a built-in is not an id.
+        raise ParamError("model", f"{shown} is not available; choose one of: {names} (a model is named by its id)")
 
     def default(self, modality: str) -> ModelSpec:
         """The first (built-in) model of ``modality``."""
