@@ -19,6 +19,7 @@ from studio import provenance
 from studio.generators.base import Artifact
 from studio.recipe_reader import UnreadableRecipe, load_recipe, read_recipe
 from tests.memory_helpers import peak_growth
+from tests.png_helpers import chunk, itxt, png_of
 
 RECIPE = provenance.make_recipe(
     key="k" * 64,
@@ -31,27 +32,6 @@ RECIPE = provenance.make_recipe(
 
 
 DEEP_33 = json.loads("[" * 32 + "]" * 32)  # params itself is one level more
-
-
-def chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def png_of(width: int, height: int, *, rows: int = 0, after: bytes = b"", before: bytes = b"") -> bytes:
-    """A 1-bit greyscale PNG built by hand: ``rows`` rows of zero pixels (0 = an IDAT that stops short), and text
-    chunks ``before`` and ``after`` the pixels."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    inflater = zlib.compressobj(9)
-    row = b"\0" * (1 + (width + 7) // 8)
-    idat = b"".join(inflater.compress(row) for _ in range(rows)) + inflater.flush()
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + before + chunk(b"IDAT", idat) + after + chunk(b"IEND", b"")
-
-
-def itxt(text: str, *, compressed: bool = False) -> bytes:
-    raw = text.encode("utf-8")
-    return chunk(
-        b"iTXt", b"studio-recipe\0" + bytes([compressed, 0]) + b"\0\0" + (zlib.compress(raw) if compressed else raw)
-    )
 
 
 def unreadable(name: str, data: bytes) -> str:

@@ -9,7 +9,8 @@ import gradio as gr
 import pytest
 
 from studio.ui.history import recipe_from_upload
-from tests.test_recipe_reader import RECIPE, itxt, png_of
+from tests.png_helpers import itxt, png_of
+from tests.test_recipe_reader import RECIPE
 
 
 @pytest.mark.parametrize(
