@@ -128,7 +128,16 @@ def read_midi(data: bytes) -> tuple[list[Note], PieceInfo | None]:
     _check_midi_header(data)
     try:
         mid = mido.MidiFile(file=io.BytesIO(data))
-    except (OSError, ValueError, EOFError, KeyError, IndexError, TypeError, struct.error) as exc:
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        IndexError,
+        TypeError,
+        struct.error,
+        mido.KeySignatureError,
+    ) as exc:
         raise ParamError("extend_from", f"is not a readable MIDI file ({type(exc).__name__})") from None
     n_messages = sum(len(t) for t in mid.tracks)
     if n_messages > MAX_MIDI_MESSAGES:
@@ -177,7 +186,7 @@ def _parse_info(text: str) -> PieceInfo | None:
     try:
         d = json.loads(text)
         info = PieceInfo(Controls(**d["controls"]), float(d["tempo_bpm"]), float(d["quarter_bpm"]), d["instrument"])
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         log.info("ignored a malformed studio text event in a MIDI file: %s", type(exc).__name__)
         return None
     c = info.controls

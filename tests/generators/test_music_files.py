@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,23 @@ def test_impossible_midi_is_a_clear_error(data: bytes, message: str) -> None:
     with pytest.raises(ParamError) as err:
         plan(data)
     assert err.value.field == "extend_from" and message in err.value.message
+
+
+def test_corrupt_midi_gives_only_param_errors() -> None:
+    rng = random.Random(0)
+    base = midi_bytes(late_tick=1000, text=studio_text())
+    for _ in range(400):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 5)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        try:
+            read_midi(bytes(data[: rng.randrange(len(data) + 1)] if rng.random() < 0.3 else data))
+        except ParamError as err:
+            assert err.field == "extend_from"
+    body = b"\x00\xff\x59\x02\x60\x00\x00\xff\x2f\x00"  # a key signature of 96 flats, end of track
+    key = b"MThd\0\0\0\6\0\0\0\1\1\xe0MTrk" + len(body).to_bytes(4, "big") + body
+    with pytest.raises(ParamError, match="extend_from: is not a readable MIDI file"):
+        read_midi(key)
 
 
 def test_midi_is_capped_by_size_and_events() -> None:
