@@ -15,6 +15,8 @@ leaves it out, since a file cannot hold its own hash. Formats:
 - GLB: the glTF ``asset.extras`` of the JSON chunk.
 - Markdown / text: a fenced JSON block at the end.
 - Anything else (MIDI, RAW heightmaps): the sidecar ``recipe.json`` beside it.
+
+Reading a recipe back, from any bytes a visitor drops, is ``studio.recipe_reader`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from typing import Any
 
 from studio import __version__
 from studio.generators.base import Artifact
+from studio.recipe_reader import MD_FENCE, RECIPE_CHUNK
+from studio.recipe_reader import UnreadableRecipe as UnreadableRecipe  # re-exported: readers of recipes
+from studio.recipe_reader import load_recipe as load_recipe
+from studio.recipe_reader import read_recipe as read_recipe
 
 AI_NOTICE = "AI-generated with studio (an open creative studio); see the embedded recipe for how it was made."
-RECIPE_CHUNK = "studio-recipe"
-MD_FENCE = "```studio-recipe"
 
 
 def created_at() -> str:
@@ -181,15 +185,6 @@ def embed_png(data: bytes, recipe: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def read_png(data: bytes) -> dict[str, Any] | None:
-    from PIL import Image
-
-    img = Image.open(io.BytesIO(data))
-    text = getattr(img, "text", {}) or img.info
-    raw = text.get(RECIPE_CHUNK)
-    return json.loads(raw) if raw else None
-
-
 # -- WAV -----------------------------------------------------------------------------------------------------
 def _riff_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
@@ -217,18 +212,6 @@ def embed_wav(data: bytes, recipe: dict[str, Any]) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-def read_wav(data: bytes) -> dict[str, Any] | None:
-    for cid, body in _riff_chunks(data):
-        if cid == b"LIST" and body[:4] == b"INFO":
-            pos = 4
-            while pos + 8 <= len(body):
-                sid, size = body[pos : pos + 4], struct.unpack("<I", body[pos + 4 : pos + 8])[0]
-                if sid == b"ICMT":
-                    return json.loads(body[pos + 8 : pos + 8 + size].rstrip(b"\x00").decode("utf-8"))
-                pos += 8 + size + (size & 1)
-    return None
-
-
 # -- GLB -----------------------------------------------------------------------------------------------------
 def _glb_parts(data: bytes) -> tuple[dict[str, Any], bytes]:
     magic, version, _length = struct.unpack("<4sII", data[:12])
@@ -254,11 +237,6 @@ def embed_glb(data: bytes, recipe: dict[str, Any]) -> bytes:
     return struct.pack("<4sII", b"glTF", 2, 12 + len(out)) + out
 
 
-def read_glb(data: bytes) -> dict[str, Any] | None:
-    doc, _ = _glb_parts(data)
-    return doc.get("asset", {}).get("extras", {}).get("studio_recipe")
-
-
 # -- text ----------------------------------------------------------------------------------------------------
 def embed_text(data: bytes, recipe: dict[str, Any]) -> bytes:
     """Markdown/text with the recipe as a fenced JSON block at the end."""
@@ -268,19 +246,8 @@ def embed_text(data: bytes, recipe: dict[str, Any]) -> bytes:
     return (text + block).encode("utf-8")
 
 
-def read_text(data: bytes) -> dict[str, Any] | None:
-    text = data.decode("utf-8", errors="replace")
-    start = text.rfind(MD_FENCE)
-    if start < 0:
-        return None
-    body = text[start + len(MD_FENCE) :]
-    end = body.find("```")
-    return json.loads(body[:end] if end >= 0 else body)
-
-
 # -- dispatch ------------------------------------------------------------------------------------------------
 _EMBED = {".png": embed_png, ".wav": embed_wav, ".glb": embed_glb, ".md": embed_text, ".txt": embed_text}
-_READ = {".png": read_png, ".wav": read_wav, ".glb": read_glb, ".md": read_text, ".txt": read_text}
 
 
 def _ext(name: str) -> str:
@@ -294,21 +261,6 @@ def embed(artifact: Artifact, recipe: dict[str, Any]) -> Artifact:
     if fn is None:
         return artifact
     return Artifact(artifact.name, fn(artifact.data, recipe), artifact.role)
-
-
-def read_recipe(name: str, data: bytes) -> dict[str, Any] | None:
-    """The recipe inside a studio output (PNG, WAV, GLB, Markdown or the JSON sidecar), or None."""
-    ext = _ext(name)
-    if ext == ".json":
-        obj = json.loads(data.decode("utf-8"))
-        return obj if isinstance(obj, dict) and "modality" in obj and "params" in obj else None
-    fn = _READ.get(ext)
-    if fn is None:
-        return None
-    try:
-        return fn(data)
-    except (ValueError, KeyError, OSError, struct.error, UnicodeDecodeError):
-        return None
 
 
 def sidecar(recipe: dict[str, Any], artifacts: list[Artifact]) -> Artifact:

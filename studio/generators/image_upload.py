@@ -24,6 +24,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_SIDE_PX = 4096
 MAX_PIXELS = 4096 * 4096
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
+MAX_LAYERS = 16  # brush layers of one image-editor value
 
 
 def open_checked(field: str, data: bytes) -> Any:
@@ -82,3 +83,29 @@ def to_mask(im: Any) -> Any:
     if im.mode == "RGBA" and im.getextrema()[3][0] < 255:
         return im.getchannel("A")
     return im.convert("L")
+
+
+def mask_of_layers(field: str, layers: list[bytes]) -> bytes:
+    """PNG bytes of the union of the painted layers' alpha (an image editor's brush layers), or b"" when nothing
+    is painted. Each layer goes through ``open_checked`` first, so its size is judged from its header before any
+    pixel is decoded; a layer without alpha counts as painted all over."""
+    from PIL import Image
+
+    if len(layers) > MAX_LAYERS:
+        raise ParamError(field, f"has {len(layers)} layers; at most {MAX_LAYERS}")
+    mask: Any = None
+    for data in layers:
+        im = open_checked(field, data)
+        alpha = im.getchannel("A") if im.mode == "RGBA" else Image.new("L", im.size, 255)
+        mask = alpha if mask is None else Image.fromarray(_union(mask, alpha.resize(mask.size)))
+    if mask is None or mask.getbbox() is None:
+        return b""
+    buf = io.BytesIO()
+    mask.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _union(a: Any, b: Any) -> Any:
+    import numpy as np
+
+    return np.maximum(np.asarray(a), np.asarray(b))

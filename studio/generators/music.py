@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.generators.base import Context, ModelSpec, Output
-from studio.generators.music_files import MAX_UPLOAD_BYTES
+from studio.generators.music_files import MAX_BPM, MAX_PIECE_S, MAX_UPLOAD_BYTES, MIN_BPM
 from studio.generators.music_prompt import INSTRUMENTS
 from studio.generators.music_tokens import KEY_NAMES, METRES, MODES, STYLES
 from studio.params import SEED_MAX, ParamError, param
@@ -54,9 +54,9 @@ class MusicParams:
         info='e.g. "calm folk melody in D minor", "joyful chorale", "fast dance in 6/8"',
     )
     model: str = param("", max_len=300, label="Model", info="empty = the built-in model")
-    duration_s: float = param(20.0, min=1.0, max=300.0, step=1.0, label="Duration (s)")
+    duration_s: float = param(20.0, min=1.0, max=MAX_PIECE_S, step=1.0, label="Duration (s)")
     tempo_bpm: float | None = param(
-        None, min=30.0, max=300.0, step=1.0, label="Tempo (BPM)", info="beats per minute; empty = from the prompt"
+        None, min=MIN_BPM, max=MAX_BPM, step=1.0, label="Tempo (BPM)", info="beats per minute; empty = from the prompt"
     )
     key: str = param("auto", choices=KEY_CHOICES, label="Key")
     metre: str = param("auto", choices=("auto", *METRES), label="Metre")

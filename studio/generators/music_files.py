@@ -7,12 +7,24 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
+import struct
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from studio.generators.music_tokens import TICKS_PER_QUARTER, Controls, Note, metre_bar_ticks
+from studio.generators.music_prompt import INSTRUMENTS
+from studio.generators.music_tokens import (
+    METRES,
+    MODES,
+    STYLES,
+    TEMPOS,
+    TICKS_PER_QUARTER,
+    Controls,
+    Note,
+    metre_bar_ticks,
+)
 from studio.params import ParamError
 
 log = logging.getLogger(__name__)
@@ -20,6 +32,20 @@ log = logging.getLogger(__name__)
 MIDI_META_PREFIX = "studio-music:"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_MELODY_SECONDS = 60.0
+# The longest piece the built-in model makes (``MusicParams.duration_s``), and its tempo range: an extended piece
+# (the upload plus what is added) must fit in the same bound.
+MAX_PIECE_S = 300.0
+MIN_BPM, MAX_BPM = 30.0, 300.0
+# mido parses a MIDI file into Python objects (1 MiB of events took 9 s and 90 MB here), so its size is bounded
+# well below other uploads: a 5-minute piece from the studio is ~10 kB.
+MAX_MIDI_BYTES = 256 * 1024
+MAX_MIDI_TRACKS = 64
+MAX_MIDI_MESSAGES = 50_000
+# Audio is refused by its header (channels, rate, length) before a sample is decoded, then decoded no further
+# than the length allowed, in blocks averaged to mono, whatever the header said.
+MAX_AUDIO_CHANNELS = 8
+MIN_AUDIO_RATE, MAX_AUDIO_RATE = 4000, 192_000
+AUDIO_BLOCK_FRAMES = 65536
 
 
 @dataclass(frozen=True)
@@ -88,15 +114,34 @@ def velocity_of(note: Note, bar_ticks: int) -> float:
 
 
 def read_midi(data: bytes) -> tuple[list[Note], PieceInfo | None]:
-    """Notes (on this module's tick grid) and the studio's controls from MIDI bytes; raises ParamError if bad."""
+    """Notes (on this module's tick grid) and the studio's controls from MIDI bytes; raises ParamError if bad.
+
+    Only bounded work is done before a refusal: the header is checked by hand (tick division, track count), the
+    file's size and message count are capped, and nothing is rendered here. How long the notes last is the
+    caller's to judge (``piece_seconds``), since it depends on the tempo the piece is continued at.
+    """
     import mido
 
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ParamError("extend_from", f"is {len(data) // 1024} KiB; at most {MAX_UPLOAD_BYTES // 1024} KiB")
+    if len(data) > MAX_MIDI_BYTES:
+        limit = MAX_MIDI_BYTES // 1024
+        raise ParamError("extend_from", f"is {len(data) // 1024} KiB; MIDI files of at most {limit} KiB")
+    _check_midi_header(data)
     try:
         mid = mido.MidiFile(file=io.BytesIO(data))
-    except (OSError, ValueError, EOFError, KeyError, IndexError) as exc:
-        raise ParamError("extend_from", f"is not a readable MIDI file ({exc or type(exc).__name__})") from None
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        IndexError,
+        TypeError,
+        struct.error,
+        mido.KeySignatureError,
+    ) as exc:
+        raise ParamError("extend_from", f"is not a readable MIDI file ({type(exc).__name__})") from None
+    n_messages = sum(len(t) for t in mid.tracks)
+    if n_messages > MAX_MIDI_MESSAGES:
+        raise ParamError("extend_from", f"holds {n_messages} MIDI events; at most {MAX_MIDI_MESSAGES}")
     info: PieceInfo | None = None
     scale = mid.ticks_per_beat / TICKS_PER_QUARTER
     notes: list[Note] = []
@@ -116,13 +161,52 @@ def read_midi(data: bytes) -> tuple[list[Note], PieceInfo | None]:
     return notes, info
 
 
+def _check_midi_header(data: bytes) -> None:
+    """Refuse a MIDI header mido would accept but the studio cannot use: 0 ticks per beat, SMPTE time, too many
+    tracks. (``MThd``, length, format, tracks, division: big-endian.)"""
+    if len(data) < 14 or data[:4] != b"MThd":
+        raise ParamError("extend_from", "is not a readable MIDI file (no MThd header)")
+    _fmt, n_tracks, division = struct.unpack(">HHH", data[8:14])
+    if division & 0x8000:
+        raise ParamError("extend_from", "counts time in SMPTE frames; only files timed in ticks per beat are read")
+    if division == 0:
+        raise ParamError("extend_from", "says 0 ticks per beat; a MIDI file needs at least 1")
+    if n_tracks > MAX_MIDI_TRACKS:
+        raise ParamError("extend_from", f"has {n_tracks} tracks; at most {MAX_MIDI_TRACKS}")
+
+
+def piece_seconds(notes: list[Note], quarter_bpm: float) -> float:
+    """How long ``notes`` last at ``quarter_bpm`` (from the first tick to the end of the last note)."""
+    end = max((n.onset + n.duration for n in notes), default=0)
+    return end * 60.0 / quarter_bpm / TICKS_PER_QUARTER
+
+
 def _parse_info(text: str) -> PieceInfo | None:
+    """The studio's controls from its text event; None (ignored) if malformed, ParamError if out of range."""
     try:
         d = json.loads(text)
-        return PieceInfo(Controls(**d["controls"]), float(d["tempo_bpm"]), float(d["quarter_bpm"]), d["instrument"])
-    except (ValueError, KeyError, TypeError) as exc:
-        log.info("ignored a malformed studio text event in a MIDI file: %s", exc)
+        info = PieceInfo(Controls(**d["controls"]), float(d["tempo_bpm"]), float(d["quarter_bpm"]), d["instrument"])
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
+        log.info("ignored a malformed studio text event in a MIDI file: %s", type(exc).__name__)
         return None
+    c = info.controls
+    allowed = (
+        (c.style in STYLES, f"style {c.style!r}", ", ".join(STYLES)),
+        (c.mode in MODES, f"mode {c.mode!r}", ", ".join(MODES)),
+        (c.metre in METRES, f"metre {c.metre!r}", ", ".join(METRES)),
+        (c.tempo in TEMPOS, f"tempo {c.tempo!r}", ", ".join(TEMPOS)),
+        (isinstance(c.tonic, int) and 0 <= c.tonic < 12, f"tonic {c.tonic!r}", "0 to 11"),
+        (info.instrument in INSTRUMENTS, f"instrument {info.instrument!r}", ", ".join(INSTRUMENTS)),
+        (
+            math.isfinite(info.tempo_bpm) and MIN_BPM <= info.tempo_bpm <= MAX_BPM,
+            f"tempo {info.tempo_bpm:g} BPM",
+            f"{MIN_BPM:g} to {MAX_BPM:g} BPM",
+        ),
+    )
+    for ok, what, choices in allowed:
+        if not ok:
+            raise ParamError("extend_from", f"its studio controls say {what}; allowed: {choices}")
+    return info
 
 
 def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
@@ -135,26 +219,47 @@ def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
 
 
 def read_audio(data: bytes, field: str, max_seconds: float = MAX_MELODY_SECONDS) -> tuple[np.ndarray, int]:
-    """Mono float32 audio and its rate from uploaded bytes; ParamError naming ``field`` when it is unusable."""
+    """Mono float32 audio and its rate from uploaded bytes; ParamError naming ``field`` when it is unusable.
+
+    The header's channels, rate and length are judged before a sample is decoded; then no more frames than the
+    header claims and ``max_seconds`` allows are decoded (a header that understates its length gets what it
+    claimed), in blocks averaged to mono, so no header can make this allocate more than the allowed audio.
+    """
     import soundfile as sf
 
     if len(data) > MAX_UPLOAD_BYTES:
         raise ParamError(field, f"is {len(data) // 1024} KiB; at most {MAX_UPLOAD_BYTES // 1024} KiB are allowed")
     try:
-        audio, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        with sf.SoundFile(io.BytesIO(data)) as f:
+            sr = int(f.samplerate)
+            _check_audio_header(field, f.channels, sr, f.frames, max_seconds)
+            limit = min(f.frames, math.floor(max_seconds * sr))
+            blocks = [
+                b.mean(axis=1) for b in f.blocks(AUDIO_BLOCK_FRAMES, dtype="float32", always_2d=True, frames=limit)
+            ]
+    except ParamError:
+        raise
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         # libsndfile's message names the in-memory file object ("Error opening <_io.BytesIO object at 0x..>: ...");
         # the reason after the colon is what the visitor needs.
         reason = str(exc).rsplit(": ", 1)[-1].strip() or type(exc).__name__
         raise ParamError(field, f"is not readable audio (WAV, FLAC or OGG): {reason}") from None
-    if audio.shape[0] == 0:
+    mono = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+    if mono.size == 0:
         raise ParamError(field, "holds no samples")
-    if audio.shape[0] / sr > max_seconds:
-        raise ParamError(field, f"is {audio.shape[0] / sr:.0f} s long; at most {max_seconds:.0f} s are allowed")
-    mono = audio.mean(axis=1)
     if not np.isfinite(mono).all():
         raise ParamError(field, "holds NaN or infinite samples")
-    return mono, int(sr)
+    return mono, sr
+
+
+def _check_audio_header(field: str, channels: int, rate: int, frames: int, max_seconds: float) -> None:
+    """Refuse audio by what its header claims, before decoding any of it."""
+    if not 1 <= channels <= MAX_AUDIO_CHANNELS:
+        raise ParamError(field, f"has {channels} channels; at most {MAX_AUDIO_CHANNELS} are allowed")
+    if not MIN_AUDIO_RATE <= rate <= MAX_AUDIO_RATE:
+        raise ParamError(field, f"is sampled at {rate} Hz; {MIN_AUDIO_RATE} to {MAX_AUDIO_RATE} Hz are allowed")
+    if frames / rate > max_seconds:
+        raise ParamError(field, f"is {frames / rate:.0f} s long by its header; at most {max_seconds:.0f} s are allowed")
 
 
 def piano_roll_png(notes: list[Note], bar_ticks: int, title: str = "", width: int = 1200) -> bytes:

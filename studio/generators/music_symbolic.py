@@ -22,10 +22,12 @@ import numpy as np
 
 from studio.generators.base import Artifact, Context, Output
 from studio.generators.music_files import (
+    MAX_PIECE_S,
     PieceInfo,
     notes_to_midi,
     piano_roll_image,
     piano_roll_png,
+    piece_seconds,
     read_midi,
     velocity_of,
     wav_bytes,
@@ -46,6 +48,9 @@ from studio.params import ParamError
 log = logging.getLogger(__name__)
 
 MAX_BARS = 600
+# Notes sounding at once, on average over the piece: bounds the synthesiser's work (one wave per note) for an
+# uploaded piece, whose notes could all be held from start to end.
+MAX_MEAN_POLYPHONY = 16
 PREVIEW_EVERY_BARS = 8
 
 
@@ -124,7 +129,26 @@ def plan_piece(params: Any, seed: int) -> Plan:
         raise ParamError(
             "duration_s", f"{params.duration_s} s at {controls.tempo_bpm} BPM is {n_bars} bars; at most {MAX_BARS}"
         )
+    _check_prior_fits(prior, controls, params.duration_s)
     return Plan(controls, prior, bar_ticks, n_bars)
+
+
+def _check_prior_fits(prior: list[Note], controls: Resolved, duration_s: float) -> None:
+    """Refuse, before anything is rendered, an earlier piece that with the new bars would pass ``MAX_PIECE_S``
+    (a tiny MIDI file can place its second note hours later) or that holds more note-time than the synthesiser
+    should render."""
+    prior_s = piece_seconds(prior, controls.quarter_bpm)
+    if prior_s + duration_s > MAX_PIECE_S:
+        raise ParamError(
+            "extend_from",
+            f"lasts {prior_s:.0f} s at {controls.tempo_bpm:g} BPM; with {duration_s:g} s more the piece may be at "
+            f"most {MAX_PIECE_S:.0f} s",
+        )
+    note_s = sum(n.duration for n in prior) * 60.0 / controls.quarter_bpm / TICKS_PER_QUARTER
+    if note_s > MAX_MEAN_POLYPHONY * MAX_PIECE_S:
+        raise ParamError(
+            "extend_from", f"holds {note_s:.0f} s of notes in all; at most {MAX_MEAN_POLYPHONY * MAX_PIECE_S:.0f} s"
+        )
 
 
 def _controls_of_prior(params: Any, seed: int, info: PieceInfo | None) -> Resolved:

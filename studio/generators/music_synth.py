@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 32000
 TABLE_SIZE = 4096
+# The longest audio either synthesiser makes: a 300 s piece rounded up to whole bars, plus release and reverb.
+# Callers refuse longer pieces first, with a message naming the field; this bound caps what a render allocates.
+MAX_RENDER_S = 360.0
 SOUNDFONT_PATHS = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
     "/usr/share/sounds/sf2/TimGM6mb.sf2",
@@ -187,6 +190,8 @@ def render_notes(notes: list[SynthNote], instrument: str, sr: int = SAMPLE_RATE,
     """
     voice = VOICES[instrument]
     end_s = max((n.start_s + n.dur_s for n in notes), default=0.0) + voice.release_s + 0.5
+    if end_s > MAX_RENDER_S:
+        raise ValueError(f"refusing to render {end_s:.0f} s of audio; at most {MAX_RENDER_S:.0f} s")
     out = np.zeros(int(end_s * sr) + 1, dtype=np.float32)
     tables = _tables(voice.harmonics, sr)
     bright_tables = _tables(voice.bright, sr) if voice.bright else None
@@ -239,7 +244,7 @@ def render_fluidsynth(midi: bytes, sr: int = SAMPLE_RATE, timeout_s: float = 120
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
         if proc.returncode != 0 or not wav.is_file():
             raise RuntimeError(f"fluidsynth failed: {proc.stderr.decode(errors='replace')[-300:]}")
-        audio, _ = sf.read(str(wav), dtype="float32", always_2d=True)
+        audio, _ = sf.read(str(wav), frames=int(MAX_RENDER_S * sr), dtype="float32", always_2d=True)
     if audio.shape[1] == 1:
         audio = np.repeat(audio, 2, axis=1)
     peak = float(np.abs(audio).max())

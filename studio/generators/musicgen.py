@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from studio.generators.base import Artifact, Context, Output
+from studio.generators.music import MUSICGEN_MAX_S
 from studio.generators.music_files import read_audio, wav_bytes
 from studio.params import ParamError
 
@@ -210,7 +211,13 @@ def generate_musicgen(mg: MusicGenModel, params: Any, ctx: Context) -> Output:
         melody = _resample(audio, rate, sr)
     previous = np.zeros(0, dtype=np.float32)
     if params.extend_from:
-        audio, rate = read_audio(params.extend_from, "extend_from", max_seconds=600.0)
+        # the piece so far and the music added together stay within what one request may make
+        room = MUSICGEN_MAX_S - params.duration_s
+        if room < 1.0:
+            raise ParamError(
+                "extend_from", f"leaves no room: {params.duration_s:g} s more is the {MUSICGEN_MAX_S:.0f} s maximum"
+            )
+        audio, rate = read_audio(params.extend_from, "extend_from", max_seconds=room)
         previous = _resample(audio, rate, sr)
     # 2. plan chunks
     window = mg.window_s

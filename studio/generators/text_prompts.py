@@ -143,6 +143,8 @@ def parse_history(raw: str) -> list[dict[str, str]]:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ParamError("history", f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except RecursionError:
+        raise ParamError("history", "is nested too deeply; a chat history is a list of messages") from None
     if not isinstance(data, list):
         raise ParamError("history", "must be a JSON list of messages")
     messages: list[dict[str, str]] = []

@@ -182,10 +182,10 @@ def recipe_from_upload(path: str | None) -> dict[str, Any]:
     p = Path(path)
     if p.stat().st_size > 64 * 1024 * 1024:
         raise gr.Error("That file is over 64 MB; studio outputs carry their recipe in much smaller files.")
-    recipe = provenance.read_recipe(p.name, p.read_bytes())
-    if not recipe:
-        raise gr.Error(f"{p.name} holds no studio recipe (was it made here, and not re-saved by another program?)")
-    return recipe
+    try:
+        return provenance.load_recipe(p.name, p.read_bytes())
+    except provenance.UnreadableRecipe as exc:
+        raise gr.Error(f"{p.name[:80]} is unreadable: not a studio output ({exc})") from None
 
 
 def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: gr.Tabs) -> dict[str, Any]:

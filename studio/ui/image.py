@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import io
 import secrets
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from typing import Any
 import gradio as gr
 
 from studio.engine import Result
-from studio.params import SEED_MAX, spec_of
+from studio.generators.image_upload import mask_of_layers
+from studio.params import SEED_MAX, ParamError, spec_of
 from studio.services import Services
 from studio.ui.common import api_handler, check_values, run_request, show_used_widgets, status_line, widget_for
 
@@ -52,32 +52,18 @@ def _read_upload(path: str | None, field: str) -> bytes:
 
 
 def _editor_files(value: Any) -> tuple[bytes, bytes]:
-    """(init image bytes, mask bytes) from an ImageEditor value: the background, and the painted layers' alpha."""
-    from PIL import Image
+    """(init image bytes, mask bytes) from an ImageEditor value: the background, and the painted layers' alpha.
 
+    Only bytes are read here; every layer is checked by its header before it is decoded (``mask_of_layers``), and
+    the background by the generator, like any init image."""
     if not isinstance(value, dict) or not value.get("background"):
         return b"", b""
     init = _read_upload(_file_path(value["background"]), "init_image")
-    layers = [p for p in (_file_path(v) for v in value.get("layers") or []) if p]
-    if not layers:
-        return init, b""
-    mask: Any = None
-    for path in layers:
-        _read_upload(path, "mask_image")  # size check
-        with Image.open(path) as layer:
-            alpha = layer.convert("RGBA").getchannel("A")
-        mask = alpha if mask is None else Image.fromarray(_max(mask, alpha))
-    if mask is None or mask.getbbox() is None:
-        return init, b""  # nothing painted
-    buf = io.BytesIO()
-    mask.save(buf, format="PNG")
-    return init, buf.getvalue()
-
-
-def _max(a: Any, b: Any) -> Any:
-    import numpy as np
-
-    return np.maximum(np.asarray(a), np.asarray(b.resize(a.size)))
+    layers = [_read_upload(p, "mask_image") for p in (_file_path(v) for v in value.get("layers") or []) if p]
+    try:
+        return init, mask_of_layers("mask_image", layers)
+    except ParamError as exc:
+        raise gr.Error(str(exc), title="Invalid input") from None
 
 
 def _file_path(value: Any) -> str | None:

@@ -16,7 +16,9 @@ from typing import Any
 
 import gradio as gr
 
+from studio.generators.image_upload import MAX_UPLOAD_BYTES, open_checked
 from studio.outputs import valid_recipe_id
+from studio.params import ParamError
 from studio.services import Services
 from studio.ui.common import picture_in
 
@@ -25,10 +27,14 @@ def dominant_colours(path: str | Path, k: int = 5) -> str:
     """The image's ``k`` most common colours as "#rrggbb, ...", darkest first (low ground to high)."""
     from PIL import Image
 
-    with Image.open(path) as img:
-        rgb = img.convert("RGB")
-        rgb.thumbnail((128, 128))
-        small = rgb.quantize(colors=k, method=Image.Quantize.MEDIANCUT)
+    p = Path(path)
+    if p.stat().st_size > MAX_UPLOAD_BYTES:
+        raise ParamError(
+            "colours", f"the picture is {p.stat().st_size / 1e6:.0f} MB; at most {MAX_UPLOAD_BYTES // 2**20} MB"
+        )
+    rgb = open_checked("colours", p.read_bytes()).convert("RGB")  # refused by its header before it is decoded
+    rgb.thumbnail((128, 128))
+    small = rgb.quantize(colors=k, method=Image.Quantize.MEDIANCUT)
     palette: list[int] = list(small.getpalette() or [])
     # A palette ("P") image counts palette indices: (count, index) pairs.
     counts = sorted(((n, i) for n, i in small.getcolors() or [] if isinstance(i, int)), reverse=True)
@@ -88,7 +94,11 @@ def wire_sends(
             picture = sent_picture(services, recipe)
             if picture is None or recipe.get("modality") != "image":
                 raise gr.Error("Generate an image first, then send its colours.")
-            return gr.Tabs(selected="terrain"), dominant_colours(picture), _recipe_id(recipe)
+            try:
+                colours = dominant_colours(picture)
+            except ParamError as exc:
+                raise gr.Error(str(exc), title="Invalid input") from None
+            return gr.Tabs(selected="terrain"), colours, _recipe_id(recipe)
 
         to_terrain.click(
             image_to_terrain,

@@ -56,7 +56,7 @@ def test_dropping_an_output_restores_its_settings(browser, studio_url, tmp_path)
     plain = tmp_path / "plain.json"
     plain.write_text('{"hello": "world"}')
     page.locator("#history-drop input[type=file]").set_input_files(str(plain))
-    page.get_by_text("holds no studio recipe").first.wait_for()
+    page.get_by_text("not a studio output").first.wait_for()
 
     # A file dropped anywhere on a tab (here the Text tab's chat) restores its settings too.
     open_tab(page, "Text")

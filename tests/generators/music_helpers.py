@@ -1,7 +1,8 @@
-"""Tiny music models built from configs (random weights, fixed seed), saved like real checkpoints."""
+"""Tiny music models built from configs (random weights, fixed seed), saved like real checkpoints; MIDI bytes."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -21,6 +22,32 @@ def make_tiny_symbolic(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder, safe_serialization=True)
     (folder / "vocab.json").write_text(json.dumps(vocab.to_json()), encoding="utf-8")
     return folder
+
+
+def midi_bytes(*, late_tick: int = 0, ticks_per_beat: int = 480, text: str | None = None) -> bytes:
+    """Two short notes; with ``late_tick`` the second starts that many ticks after the first ends."""
+    import mido
+
+    mid = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat or 480)
+    track = mido.MidiTrack()
+    if text is not None:
+        track.append(mido.MetaMessage("text", text=text, time=0))
+    track.append(mido.Message("note_on", note=60, velocity=90, time=0))
+    track.append(mido.Message("note_off", note=60, velocity=0, time=480))
+    step = 0x0FFFFFFF  # the largest delta time a MIDI file can hold
+    left = late_tick
+    while left > step:  # a far-away note needs a few empty events on the way
+        track.append(mido.Message("control_change", control=1, value=0, time=step))
+        left -= step
+    track.append(mido.Message("note_on", note=62, velocity=90, time=left))
+    track.append(mido.Message("note_off", note=62, velocity=0, time=480))
+    mid.tracks.append(track)
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    data = buf.getvalue()
+    if ticks_per_beat == 0:
+        data = data[:12] + b"\0\0" + data[14:]  # the division field of MThd
+    return data
 
 
 MELODY_PREPROCESSOR = {

@@ -18,7 +18,7 @@ from studio.generators.music import MusicGenerator, MusicParams, recognise_music
 from studio.generators.music_files import read_midi
 from studio.generators.music_tokens import HEADER_LEN, Controls, Vocab, metre_bar_ticks
 from studio.params import ParamError, check_params
-from tests.generators.music_helpers import make_tiny_symbolic
+from tests.generators.music_helpers import make_tiny_symbolic, midi_bytes
 
 
 @pytest.fixture(autouse=True)
@@ -170,6 +170,11 @@ def test_bad_params_name_the_field(values: dict[str, object], field: str) -> Non
 def test_malformed_midi_is_a_clear_error(tiny: tuple[MusicGenerator, object]) -> None:
     with pytest.raises(ParamError, match=r"extend_from.*MIDI"):
         run(tiny, prompt="folk", extend_from=b"MThd garbage")
+
+
+def test_extending_a_piece_whose_note_lies_hours_away_is_refused(tiny: tuple[MusicGenerator, object]) -> None:
+    with pytest.raises(ParamError, match=r"extend_from: lasts \d+ s .* at most 300 s"):
+        run(tiny, prompt="folk", extend_from=midi_bytes(late_tick=10**9))
 
 
 def test_melody_upload_is_refused_by_the_symbolic_model(tiny: tuple[MusicGenerator, object]) -> None:

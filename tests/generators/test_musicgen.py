@@ -149,6 +149,13 @@ def test_bad_uploads_are_clear_errors(plain: object, melody: object) -> None:
         run(plain, duration_s=200.0)
 
 
+def test_extend_and_new_music_together_fit_the_longest_duration(plain: object) -> None:
+    with pytest.raises(ParamError, match=r"extend_from: is 3 s long by its header; at most 1 s"):
+        run(plain, duration_s=119.0, extend_from=wav(3.0, sr=8000))
+    with pytest.raises(ParamError, match=r"extend_from: leaves no room"):
+        run(plain, duration_s=120.0, extend_from=wav(1.0, sr=8000))
+
+
 def test_hf_cache_snapshot_is_listed_and_runs(tmp_path: Path) -> None:
     from studio.catalog import Catalog
 

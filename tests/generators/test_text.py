@@ -382,6 +382,8 @@ def test_history_forms():
     pairs = parse_history('[["hi", "hello"]]')
     assert pairs == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
     assert parse_history(history_json(pairs)) == pairs and history_json([]) == ""
+    with pytest.raises(ParamError, match="history: is nested too deeply"):
+        parse_history("[" * 100_000)
 
 
 def test_prompt_longer_than_the_context_is_a_clear_error(loaded):
