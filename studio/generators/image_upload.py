@@ -27,9 +27,10 @@ FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 MAX_LAYERS = 16  # brush layers of one image-editor value
 
 
-def open_checked(field: str, data: bytes) -> Any:
-    """Decode ``data`` into an RGB or RGBA/L ``PIL.Image`` after every check above; raises ``ParamError``."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def opened(field: str, data: bytes) -> Any:
+    """``data`` opened as a ``PIL.Image`` after the checks above that need only its header; no pixel is decoded
+    yet. Raises ``ParamError``."""
+    from PIL import Image, UnidentifiedImageError
 
     if not isinstance(data, (bytes, bytearray)):
         raise ParamError(field, f"must be image file bytes, got {type(data).__name__}")
@@ -54,6 +55,14 @@ def open_checked(field: str, data: bytes) -> Any:
             f"is {width}x{height} pixels; at most {MAX_SIDE_PX} px a side and {MAX_PIXELS // 10**6} megapixels "
             "are allowed (a larger picture could also be a decompression bomb)",
         )
+    return im
+
+
+def open_checked(field: str, data: bytes) -> Any:
+    """Decode ``data`` into an RGB or RGBA/L ``PIL.Image`` after every check above; raises ``ParamError``."""
+    from PIL import Image, ImageOps
+
+    im = opened(field, data)
     try:
         im.load()  # raises OSError on truncated or corrupt data
         im = ImageOps.exif_transpose(im)

@@ -1,4 +1,5 @@
-"""Input widgets that refuse a value of the wrong type from the raw API instead of converting it.
+"""Input widgets that refuse, on the server, what their own preprocessing would choke on: a value of the wrong
+type from the raw API, or a picture too large to decode.
 
 Gradio's own ``Textbox`` turns whatever it is sent into text (``str([1, 2])``), and ``Number`` or ``Slider`` fail
 with a Python error on text; the browser never sends such values, but the HTTP API reaches every handler.
@@ -13,6 +14,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import gradio as gr
+
+from studio.generators.image_upload import MAX_UPLOAD_BYTES, opened
+from studio.params import ParamError
 
 C = TypeVar("C", bound=gr.components.Component)
 
@@ -38,3 +42,36 @@ def strict(component: C, name: str) -> C:
 
     component.preprocess = preprocess  # type: ignore[method-assign]
     return component
+
+
+def _check_picture(file: Any, field: str) -> None:
+    """Refuse an uploaded picture by its size and header before anything decodes it."""
+    path = getattr(file, "path", None)
+    if not path:
+        return
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_UPLOAD_BYTES + 1)
+        opened(field, data)
+    except ParamError as exc:
+        raise gr.Error(str(exc), title="Invalid input") from None
+    except OSError:
+        raise gr.Error(f"{field}: the upload could not be read; upload it again", title="Invalid input") from None
+
+
+def checked_editor(editor: gr.ImageEditor, background: str, layers: str) -> gr.ImageEditor:
+    """``editor`` whose background and layers are judged by their headers before Gradio decodes them (its own
+    preprocessing converts every layer to the editor's mode: a 12,000² layer of a few hundred kB would cost
+    gigabytes). ``background`` and ``layers`` name the fields in messages."""
+    convert = editor.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        if payload is not None:
+            _check_picture(getattr(payload, "background", None), background)
+            _check_picture(getattr(payload, "composite", None), background)
+            for layer in getattr(payload, "layers", None) or []:
+                _check_picture(layer, layers)
+        return convert(payload)
+
+    editor.preprocess = preprocess  # type: ignore[method-assign]
+    return editor

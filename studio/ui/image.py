@@ -21,6 +21,7 @@ from studio.generators.image_upload import mask_of_layers
 from studio.params import SEED_MAX, ParamError, spec_of
 from studio.services import Services
 from studio.ui.common import api_handler, check_values, run_request, show_used_widgets, status_line, widget_for
+from studio.ui.fields import checked_editor
 
 EXAMPLES = ["red apple", "smiling face", "rocket", "heart", "dog"]
 FILE_FIELDS = ("init_image", "mask_image")
@@ -107,14 +108,18 @@ def build_image_tab(services: Services) -> dict[str, Any]:
                 info="img2img / inpaint: upload a picture below; for inpaint, paint what to redraw",
                 elem_id="imageparams-mode",
             )
-            editor = gr.ImageEditor(
-                label="Init image (img2img) · paint the mask (inpaint)",
-                type="filepath",
-                sources=("upload", "clipboard"),
-                layers=True,
-                visible=False,
-                elem_id="image-editor",
-                height=320,
+            editor = checked_editor(
+                gr.ImageEditor(
+                    label="Init image (img2img) · paint the mask (inpaint)",
+                    type="filepath",
+                    sources=("upload", "clipboard"),
+                    layers=True,
+                    visible=False,
+                    elem_id="image-editor",
+                    height=320,
+                ),
+                "init_image",
+                "mask_image",
             )
             widgets["scheduler"] = widget_for(params_type, "scheduler")
             for n in ("num_steps", "guidance_scale", "num_images", "seed"):
