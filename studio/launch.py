@@ -8,8 +8,12 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio.settings import Settings, default_cache_dir
+
+if TYPE_CHECKING:
+    from starlette.middleware import Middleware
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +141,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**kwargs)
 
 
+def front_door(args: argparse.Namespace) -> list[Middleware]:
+    """The ASGI middleware in front of Gradio's routes, outermost first."""
+    from starlette.middleware import Middleware
+
+    from studio.server.schema_guard import HideSchemaBeforeLogin
+
+    return [Middleware(HideSchemaBeforeLogin)]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse flags, build the services and the UI, and serve until interrupted."""
     offline_environment()
@@ -159,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.share:
         log.info("asking for a public link; if no tunnel can be made the studio keeps serving locally")
     demo.launch(
+        app_kwargs={"middleware": front_door(args)},
+        run_history=False,  # the studio keeps its own History; Gradio's page would be one more way in
         server_name=args.host,
         server_port=args.port,
         share=args.share,
