@@ -145,9 +145,10 @@ def front_door(args: argparse.Namespace) -> list[Middleware]:
     """The ASGI middleware in front of Gradio's routes, outermost first."""
     from starlette.middleware import Middleware
 
+    from studio.server.login_throttle import LoginThrottle
     from studio.server.schema_guard import HideSchemaBeforeLogin
 
-    return [Middleware(HideSchemaBeforeLogin)]
+    return [Middleware(HideSchemaBeforeLogin), Middleware(LoginThrottle)]
 
 
 def main(argv: list[str] | None = None) -> None:
