@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from studio.server.fairness import QueueCaps
 from studio.settings import Settings, default_cache_dir
 
 if TYPE_CHECKING:
@@ -72,6 +73,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _device(text: str) -> str:
     value = text.strip().lower()
     if not _DEVICE.fullmatch(value):
@@ -107,7 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=7860, help="port, 1-65535 (default 7860)")
     p.add_argument("--share", action="store_true", help="also make a public link (needs --auth)")
-    p.add_argument("--auth", type=parse_auth, default=None, metavar="USER:PASS", help="require a login")
+    p.add_argument(
+        "--auth",
+        type=parse_auth,
+        action="append",
+        default=None,
+        metavar="USER:PASS",
+        help="require a login (repeatable, one per user)",
+    )
     p.add_argument("--share-without-auth", action="store_true", help="allow --share without --auth (anyone can use it)")
     p.add_argument(
         "--cache-dir",
@@ -124,6 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", type=_device, default="auto", help=f"compute device: {DEVICES} (default auto)")
     p.add_argument("--result-cache-gb", type=_positive, default=2.0, help="size of the result cache (default 2 GB)")
+    caps = QueueCaps()
+    p.add_argument(
+        "--max-jobs-per-visitor",
+        type=_count,
+        default=caps.per_visitor,
+        help=f"requests one browser session may have waiting or running (default {caps.per_visitor})",
+    )
+    p.add_argument(
+        "--max-jobs-per-address",
+        type=_count,
+        default=caps.per_address,
+        help=f"requests one client address may have waiting or running (default {caps.per_address}); behind "
+        "--share every visitor comes from the tunnel, one address",
+    )
     return p
 
 
@@ -145,10 +177,12 @@ def front_door(args: argparse.Namespace) -> list[Middleware]:
     """The ASGI middleware in front of Gradio's routes, outermost first."""
     from starlette.middleware import Middleware
 
+    from studio.server.fairness import QueueFairness
     from studio.server.login_throttle import LoginThrottle
     from studio.server.schema_guard import HideSchemaBeforeLogin
 
-    return [Middleware(HideSchemaBeforeLogin), Middleware(LoginThrottle)]
+    caps = QueueCaps(per_visitor=args.max_jobs_per_visitor, per_address=args.max_jobs_per_address)
+    return [Middleware(HideSchemaBeforeLogin), Middleware(LoginThrottle), Middleware(QueueFairness, caps=caps)]
 
 
 def main(argv: list[str] | None = None) -> None:
