@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.server.fairness import QueueCaps
+from studio.server.operators import Operators
 from studio.settings import Settings, default_cache_dir
 
 if TYPE_CHECKING:
@@ -126,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="USER:PASS",
         help="require a login (repeatable, one per user)",
     )
+    p.add_argument(
+        "--admin",
+        action="append",
+        default=[],
+        metavar="USER",
+        help="a --auth user who operates the studio: may unload models for everyone (repeatable); without --auth "
+        "and --share the operator is whoever browses from this machine",
+    )
     p.add_argument("--share-without-auth", action="store_true", help="allow --share without --auth (anyone can use it)")
     p.add_argument(
         "--cache-dir",
@@ -192,6 +201,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.share and args.auth is None and not args.share_without_auth:
         parser.error("--share makes the studio public: give --auth user:pass, or --share-without-auth if you mean it")
+    users = {user for user, _ in args.auth or []}
+    strangers = sorted(set(args.admin) - users)
+    if strangers:
+        parser.error(f"--admin {strangers[0]}: not a --auth user (give --auth {strangers[0]}:PASS too)")
     problem = device_problem(args.device)
     if problem:
         parser.error(problem)
@@ -202,7 +215,10 @@ def main(argv: list[str] | None = None) -> None:
 
     services = build_services(settings_from(args))
     services.memory.start_idle_reaper()
-    demo = build_app(services)
+    operators = Operators.from_flags(args.admin, has_auth=args.auth is not None, share=args.share)
+    if args.auth is not None and not args.admin:
+        log.info("no --admin named: nobody may unload models from the Loaded models panel")
+    demo = build_app(services, operators)
     demo.queue(max_size=64, default_concurrency_limit=1)
     if args.share:
         log.info("asking for a public link; if no tunnel can be made the studio keeps serving locally")

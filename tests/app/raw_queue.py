@@ -51,3 +51,12 @@ def completed(url: str, session_hash: str, cookie: str = "", timeout: float = 12
             if message.get("msg") == "close_stream":
                 break
     return done
+
+
+def run_direct(url: str, index: int, data: list[Any], session_hash: str, cookie: str = "") -> dict[str, Any]:
+    """POST /gradio_api/run/predict for an event that skips the queue (``queue=False``); its JSON answer."""
+    body = json.dumps({"data": data, "fn_index": index, "session_hash": session_hash}).encode()
+    headers = {"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})}
+    request = urllib.request.Request(url + "gradio_api/run/predict", data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=20) as resp:
+        return json.loads(resp.read())
