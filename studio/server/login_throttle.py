@@ -10,7 +10,9 @@
 - The table holds at most ``max_entries`` keys; past that the least recently failed ones are forgotten.
 
 The per-username key means someone who knows a username can keep its owner waiting (at most ``max_delay_s`` after
-their last failure); that is the price of slowing down guessing spread over many addresses.
+their last failure); that is the price of slowing down guessing spread over many addresses. Behind a ``--share``
+tunnel every visitor arrives from the tunnel's local end, so there the address key is one for all: one guesser
+makes every visitor wait to log in (but each wrong guess still costs the guesser the same wait).
 """
 
 from __future__ import annotations
