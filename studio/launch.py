@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.auth is not None and not args.admin:
         log.info("no --admin named: nobody may unload models from the Loaded models panel")
     demo = build_app(services, operators)
-    demo.queue(max_size=64, default_concurrency_limit=1)
+    # api_open=False: queued events can only be reached through the queue (and its caps), not /gradio_api/run/.
+    demo.queue(max_size=64, default_concurrency_limit=1, api_open=False)
     if args.share:
         log.info("asking for a public link; if no tunnel can be made the studio keeps serving locally")
     demo.launch(

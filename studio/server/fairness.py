@@ -3,7 +3,10 @@
 Without caps one client can fill the whole queue (``max_size``) and lock everyone else out. ``QueueFairness`` sits
 in front of ``POST /gradio_api/queue/join`` and counts, in Gradio's own queue, the jobs waiting or running for the
 join's ``session_hash`` and for the caller's address; past either cap the join is refused with 429 and a message
-the browser shows as the event's error. Completed jobs no longer count.
+the browser shows as the event's error. Completed jobs no longer count. Gradio's REST route
+``POST /gradio_api/call/<api_name>`` queues a job too, under a fresh session of its own, so there only the
+per-address cap applies. (Direct ``/gradio_api/run/`` calls skip the queue altogether; the launcher closes them for
+queued events with ``queue(api_open=False)``.)
 
 ``session_hash`` is chosen by the client, so a script can use a new one per request: the per-address cap (larger,
 since several people can share an address) bounds that. Behind a ``--share`` tunnel every visitor arrives from the
@@ -25,6 +28,7 @@ from studio.server.asgi import BodyTooLarge, client_host, read_body, replay, sen
 log = logging.getLogger(__name__)
 
 JOIN_PATHS = ("/gradio_api/queue/join", "/gradio_api/queue/join/")
+CALL_PREFIX = "/gradio_api/call/"  # /call/<api_name> and /call/v2/<api_name>; GET /call/.../<event_id> streams
 # A join carries the inputs' JSON (files go through /upload); a browser's stored History can make it large.
 MAX_JOIN_BODY = 32 * 1024 * 1024
 
@@ -55,7 +59,7 @@ class QueueCaps:
         return None
 
 
-def queued_jobs(queue: Any, session_hash: str, host: str) -> tuple[int, int]:
+def queued_jobs(queue: Any, session_hash: str | None, host: str) -> tuple[int, int]:
     """(jobs of ``session_hash``, jobs from ``host``) waiting or running in Gradio's ``Queue``.
 
     Reads Gradio 6's queue internals: ``event_queue_per_concurrency_id[*].queue`` holds waiting events,
@@ -82,27 +86,43 @@ class QueueFairness:
         self._joining = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in JOIN_PATHS:
+        if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
-            return
+        elif scope["path"] in JOIN_PATHS:
+            await self.join(scope, receive, send)
+        elif scope["path"].startswith(CALL_PREFIX):
+            await self.admit(scope, receive, send, session_hash=None)
+        else:
+            await self.app(scope, receive, send)
+
+    async def join(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A browser's or gradio_client's join: its body names the session."""
         try:
             body = await read_body(receive, MAX_JOIN_BODY)
         except BodyTooLarge:
             await send_json(send, 413, {"detail": f"A request's inputs may be at most {MAX_JOIN_BODY >> 20} MB."})
             return
         session_hash = _session_hash(body)
-        queue = getattr(scope["app"].get_blocks(), "_queue", None)
-        if session_hash is None or queue is None:  # Gradio answers these itself
+        if session_hash is None:  # Gradio refuses a join without one itself
             await self.app(scope, replay(body, receive), send)
+            return
+        await self.admit(scope, replay(body, receive), send, session_hash)
+
+    async def admit(self, scope: Scope, receive: Receive, send: Send, session_hash: str | None) -> None:
+        """Pass the request on to be queued unless ``session_hash`` (None: a fresh session) or its address is full."""
+        queue = getattr(scope["app"].get_blocks(), "_queue", None)
+        if queue is None:
+            await self.app(scope, receive, send)
             return
         host = client_host(scope)
         async with self._joining:
-            refusal = self.caps.refusal(*queued_jobs(queue, session_hash, host))
+            visitor_jobs, address_jobs = queued_jobs(queue, session_hash, host)
+            refusal = self.caps.refusal(visitor_jobs if session_hash is not None else 0, address_jobs)
             if refusal is not None:
-                log.info("queue join refused for session %s from %s: %s", session_hash[:8], host, refusal)
+                log.info("queue join refused for session %s from %s: %s", (session_hash or "-")[:8], host, refusal)
                 await send_json(send, 429, {"detail": refusal, "error": refusal})
                 return
-            await self.app(scope, replay(body, receive), send)
+            await self.app(scope, receive, send)
 
 
 def _session_hash(body: bytes) -> str | None:

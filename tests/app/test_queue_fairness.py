@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import urllib.error
+import urllib.request
 
 from tests.app.conftest import start_server
 from tests.app.raw_queue import completed, fetch_json, fn_index, join
+
+
+def post_json(url: str, payload: dict[str, object]) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
 
 
 def terrain_inputs(url: str, **values: object) -> tuple[int, list[object]]:
@@ -29,6 +43,11 @@ def test_one_visitor_is_capped_and_another_is_still_served(tmp_path):
         assert join(url, index, data, "patient")[0] == 200
         status, answer = join(url, index, data, "third-tab")  # a fresh session_hash, same address: 4 > 3
         assert status == 429 and "at most 3 per address" in answer["detail"]
+        # Gradio's REST route queues under a fresh session each time: the address cap holds there too.
+        status, answer = post_json(url + "gradio_api/call/terrain", {"data": data})
+        assert status == 429 and "at most 3 per address" in answer["detail"]
+        # And the direct route that would skip the queue is closed for queued events.
+        assert post_json(url + "gradio_api/run/terrain", {"data": data})[0] == 404
 
         (result,) = completed(url, "patient")
         assert result["success"], result
