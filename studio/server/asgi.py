@@ -60,7 +60,11 @@ async def send_json(send: Send, status: int, payload: dict[str, Any], headers: d
 
 
 def client_host(scope: Scope) -> str:
-    """The peer's address as the server sees it ("" when unknown); a proxy or tunnel shows up as itself."""
+    """The client's address as uvicorn reports it ("" when unknown).
+
+    uvicorn (run by Gradio with its defaults) trusts ``X-Forwarded-For`` from 127.0.0.1 and ::1 only: a request
+    through a local proxy or the share tunnel gets the address the proxy reports, or the proxy's own without one.
+    """
     client = scope.get("client")
     return str(client[0]) if client else ""
 

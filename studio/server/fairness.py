@@ -9,8 +9,10 @@ per-address cap applies. (Direct ``/gradio_api/run/`` calls skip the queue altog
 queued events with ``queue(api_open=False)``.)
 
 ``session_hash`` is chosen by the client, so a script can use a new one per request: the per-address cap (larger,
-since several people can share an address) bounds that. Behind a ``--share`` tunnel every visitor arrives from the
-tunnel's local end, one address for all: there only the per-visitor cap tells visitors apart.
+since several people can share an address) bounds that. The address is the one uvicorn reports (``client_host``):
+a connection from this machine (a ``--share`` tunnel, a local reverse proxy) is taken at its ``X-Forwarded-For``
+word, and without one every visitor behind it shares the tunnel's local address, so the per-address cap counts
+them all together and only the per-visitor cap tells them apart.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@
 
 The per-username key means someone who knows a username can keep its owner waiting (at most ``max_delay_s`` after
 their last failure); that is the price of slowing down guessing spread over many addresses. Behind a ``--share``
-tunnel every visitor arrives from the tunnel's local end, so there the address key is one for all: one guesser
-makes every visitor wait to log in (but each wrong guess still costs the guesser the same wait).
+tunnel that reports no ``X-Forwarded-For`` every visitor has the tunnel's local address (see ``client_host``), so
+the address key is one for all: one guesser makes every visitor wait to log in (each wrong guess still costs the
+guesser the same wait).
 """
 
 from __future__ import annotations

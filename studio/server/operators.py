@@ -2,7 +2,8 @@
 
 - With a login (``--auth``), the operators are the users named by ``--admin`` (none if none are named).
 - With no login and no share link, the operator is whoever browses from this machine (a loopback address); with
-  ``--host 0.0.0.0`` a visitor from elsewhere on the network is not one.
+  ``--host 0.0.0.0`` a visitor from elsewhere on the network is not one. Behind a reverse proxy on this machine
+  that sets no ``X-Forwarded-For`` every visitor looks local: put such a studio behind ``--auth`` and ``--admin``.
 - With no login and a share link, nobody is: every visitor arrives through the tunnel from the loopback address,
   so an address says nothing.
 """
