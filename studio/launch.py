@@ -162,8 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-jobs-per-address",
         type=_count,
         default=caps.per_address,
-        help=f"requests one client address may have waiting or running (default {caps.per_address}); behind "
-        "--share every visitor comes from the tunnel, one address",
+        help=f"requests one client address may have waiting or running (default {caps.per_address}); through "
+        "the --share tunnel all visitors may have the tunnel's one address",
     )
     return p
 
