@@ -187,11 +187,15 @@ def front_door(args: argparse.Namespace) -> list[Middleware]:
     from starlette.middleware import Middleware
 
     from studio.server.fairness import QueueFairness
-    from studio.server.login_throttle import LoginThrottle
+    from studio.server.login_throttle import REFUSAL_SCRIPT, LoginThrottle
     from studio.server.schema_guard import HideSchemaBeforeLogin
 
     caps = QueueCaps(per_visitor=args.max_jobs_per_visitor, per_address=args.max_jobs_per_address)
-    return [Middleware(HideSchemaBeforeLogin), Middleware(LoginThrottle), Middleware(QueueFairness, caps=caps)]
+    return [
+        Middleware(HideSchemaBeforeLogin, script=REFUSAL_SCRIPT),
+        Middleware(LoginThrottle),
+        Middleware(QueueFairness, caps=caps),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:

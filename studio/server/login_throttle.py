@@ -37,6 +37,22 @@ log = logging.getLogger(__name__)
 LOGIN_PATHS = ("/login", "/login/")
 MAX_LOGIN_BODY = 64 * 1024
 
+# Gradio's login form reacts to 400 ("Incorrect credentials") and 200 only; on a 429 it would stay silent. This
+# script, put into the page served before login, shows the back-off message. It only watches responses: each
+# one is returned to the caller unchanged.
+REFUSAL_SCRIPT = b"""<script>
+(() => {
+  const fetchFirst = window.fetch.bind(window);
+  window.fetch = async (...args) => {
+    const response = await fetchFirst(...args);
+    if (response.status === 429) {
+      response.clone().json().then((body) => { if (body && body.detail) window.alert(body.detail); }, () => {});
+    }
+    return response;
+  };
+})();
+</script>"""
+
 
 @dataclass
 class _Failures:

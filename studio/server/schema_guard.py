@@ -5,6 +5,7 @@ parameters and component labels) in the HTML, even to a visitor who has not logg
 itself answers 401. ``HideSchemaBeforeLogin`` rewrites that one script of an HTML page, for requests without a
 valid login cookie, into an empty schema. The component config of such a page is already empty (Gradio sends only
 ``auth_required``), so the login form is all an anonymous visitor gets. Apps without ``auth`` are left alone.
+Optionally a ``script`` is put into such pages' ``<head>`` (the login throttle's way to show why it refused).
 """
 
 from __future__ import annotations
@@ -24,19 +25,23 @@ API_INFO = re.compile(rb"window\.gradio_api_info\s*=.*?;</script>", re.DOTALL)
 EMPTY_API_INFO = b'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
 
 
-def strip_api_info(html: bytes) -> bytes | None:
-    """``html`` with its embedded API schema emptied; None if a schema may be there but was not found."""
+def strip_api_info(html: bytes, script: bytes = b"") -> bytes | None:
+    """``html`` with its embedded API schema emptied (and ``script`` added before ``</head>``, if it has one);
+    None if a schema may be there but was not found."""
     stripped, count = API_INFO.subn(EMPTY_API_INFO, html)
     if count == 0 and b"gradio_api_info" in html:
         return None
+    if script:
+        stripped = stripped.replace(b"</head>", script + b"</head>", 1)
     return stripped
 
 
 class HideSchemaBeforeLogin:
     """ASGI middleware: HTML answered to a request with no valid login loses its API schema."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, script: bytes = b"") -> None:
         self.app = app
+        self.script = script
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not auth_required(scope):
@@ -65,7 +70,7 @@ class HideSchemaBeforeLogin:
             await send(message)
 
         async def send_stripped(head: Message, html: bytes) -> None:
-            stripped = strip_api_info(html)
+            stripped = strip_api_info(html, self.script)
             if stripped is None:
                 # Fail closed: Gradio's template changed and the schema could not be located.
                 log.error("could not remove the API schema from a page served before login; refusing the page")

@@ -50,6 +50,7 @@ def test_the_page_before_login_holds_no_schema_and_no_components(auth_server):
     assert status == 200
     assert '"auth_required":true' in page
     assert '"components":[]' in page
+    assert "response.status === 429" in page  # the script that shows a login back-off's message
     for word in SCHEMA_WORDS:
         assert word not in page, word
 
@@ -65,6 +66,7 @@ def test_after_login_the_page_and_the_api_work(auth_server):
     status, page = get(auth_server, login(auth_server, "ann", "secret"))
     assert status == 200
     assert "/terrain" in page and "Size (px)" in page
+    assert "response.status === 429" not in page
     from gradio_client import Client
 
     client = Client(auth_server, auth=("ann", "secret"), analytics_enabled=False, verbose=False, download_files=False)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import pytest
 
-from studio.server.login_throttle import LoginBackoff, login_keys
+from studio.server.login_throttle import REFUSAL_SCRIPT, LoginBackoff, login_keys
 
 
 class Clock:
@@ -56,3 +60,25 @@ def test_the_table_is_bounded_and_forgets_the_oldest():
 def test_nonsense_settings_are_refused():
     with pytest.raises(ValueError, match="first_delay_s"):
         LoginBackoff(first_delay_s=0)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the page's script")
+def test_the_login_page_script_shows_a_429_message_and_returns_every_response_unchanged():
+    script = REFUSAL_SCRIPT.decode().removeprefix("<script>").removesuffix("</script>")
+    harness = """
+    const alerts = [];
+    const answers = {
+      "/login": { status: 429, clone: () => ({ json: async () => ({ detail: "wait 2 s" }) }) },
+      "/other": { status: 400, clone: () => ({ json: async () => ({ detail: "not shown" }) }) },
+    };
+    globalThis.window = { alert: (m) => alerts.push(m), fetch: async (url) => answers[url] };
+    SCRIPT
+    (async () => {
+      const a = await window.fetch("/login", { method: "POST" });
+      const b = await window.fetch("/other");
+      await new Promise((r) => setTimeout(r, 10));
+      console.log(JSON.stringify({ same: a === answers["/login"] && b === answers["/other"], alerts }));
+    })();
+    """.replace("SCRIPT", script)
+    out = subprocess.run(["node", "-e", harness], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert json.loads(out) == {"same": True, "alerts": ["wait 2 s"]}

@@ -22,3 +22,10 @@ def test_the_schema_is_emptied_and_the_rest_kept():
 def test_a_page_without_a_schema_is_left_alone_and_an_unrecognised_one_refused():
     assert strip_api_info(b"<p>404</p>") == b"<p>404</p>"
     assert strip_api_info(b"<script>gradio_api_info = JSON.parse('...')</script>") is None
+
+
+def test_a_script_goes_into_the_head():
+    page = strip_api_info(
+        b"<html><head><title>x</title></head><body>" + PAGE + b"</body></html>", b"<script>1</script>"
+    )
+    assert page is not None and b"<title>x</title><script>1</script></head>" in page
