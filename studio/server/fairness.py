@@ -88,24 +88,19 @@ class QueueFairness:
         self._joining = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        is_join = scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in JOIN_PATHS
+        is_call = scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(CALL_PREFIX)
+        if not (is_join or is_call):
             await self.app(scope, receive, send)
-        elif scope["path"] in JOIN_PATHS:
-            await self.join(scope, receive, send)
-        elif scope["path"].startswith(CALL_PREFIX):
-            await self.admit(scope, receive, send, session_hash=None)
-        else:
-            await self.app(scope, receive, send)
-
-    async def join(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A browser's or gradio_client's join: its body names the session."""
+            return
+        # The whole body first: a slow sender must not hold the lock below while it trickles in.
         try:
             body = await read_body(receive, MAX_JOIN_BODY)
         except BodyTooLarge:
             await send_json(send, 413, {"detail": f"A request's inputs may be at most {MAX_JOIN_BODY >> 20} MB."})
             return
-        session_hash = _session_hash(body)
-        if session_hash is None:  # Gradio refuses a join without one itself
+        session_hash = _session_hash(body) if is_join else None
+        if is_join and session_hash is None:  # Gradio refuses a join without one itself
             await self.app(scope, replay(body, receive), send)
             return
         await self.admit(scope, replay(body, receive), send, session_hash)
