@@ -8,8 +8,14 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from studio.server.fairness import QueueCaps
+from studio.server.operators import Operators
 from studio.settings import Settings, default_cache_dir
+
+if TYPE_CHECKING:
+    from starlette.middleware import Middleware
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _device(text: str) -> str:
     value = text.strip().lower()
     if not _DEVICE.fullmatch(value):
@@ -103,7 +119,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=7860, help="port, 1-65535 (default 7860)")
     p.add_argument("--share", action="store_true", help="also make a public link (needs --auth)")
-    p.add_argument("--auth", type=parse_auth, default=None, metavar="USER:PASS", help="require a login")
+    p.add_argument(
+        "--auth",
+        type=parse_auth,
+        action="append",
+        default=None,
+        metavar="USER:PASS",
+        help="require a login (repeatable, one per user)",
+    )
+    p.add_argument(
+        "--admin",
+        action="append",
+        default=[],
+        metavar="USER",
+        help="a --auth user who operates the studio: may unload models for everyone (repeatable); without --auth "
+        "and --share the operator is whoever browses from this machine",
+    )
     p.add_argument("--share-without-auth", action="store_true", help="allow --share without --auth (anyone can use it)")
     p.add_argument(
         "--cache-dir",
@@ -120,6 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", type=_device, default="auto", help=f"compute device: {DEVICES} (default auto)")
     p.add_argument("--result-cache-gb", type=_positive, default=2.0, help="size of the result cache (default 2 GB)")
+    caps = QueueCaps()
+    p.add_argument(
+        "--max-jobs-per-visitor",
+        type=_count,
+        default=caps.per_visitor,
+        help=f"requests one browser session may have waiting or running (default {caps.per_visitor})",
+    )
+    p.add_argument(
+        "--max-jobs-per-address",
+        type=_count,
+        default=caps.per_address,
+        help=f"requests one client address may have waiting or running (default {caps.per_address}); through "
+        "the --share tunnel all visitors may have the tunnel's one address",
+    )
     return p
 
 
@@ -137,6 +182,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**kwargs)
 
 
+def front_door(args: argparse.Namespace) -> list[Middleware]:
+    """The ASGI middleware in front of Gradio's routes, outermost first."""
+    from starlette.middleware import Middleware
+
+    from studio.server.fairness import QueueFairness
+    from studio.server.login_throttle import REFUSAL_SCRIPT, LoginThrottle
+    from studio.server.schema_guard import HideSchemaBeforeLogin
+
+    caps = QueueCaps(per_visitor=args.max_jobs_per_visitor, per_address=args.max_jobs_per_address)
+    return [
+        Middleware(HideSchemaBeforeLogin, script=REFUSAL_SCRIPT),
+        Middleware(LoginThrottle),
+        Middleware(QueueFairness, caps=caps),
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse flags, build the services and the UI, and serve until interrupted."""
     offline_environment()
@@ -144,6 +205,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.share and args.auth is None and not args.share_without_auth:
         parser.error("--share makes the studio public: give --auth user:pass, or --share-without-auth if you mean it")
+    users = {user for user, _ in args.auth or []}
+    strangers = sorted(set(args.admin) - users)
+    if strangers:
+        parser.error(f"--admin {strangers[0]}: not a --auth user (give --auth {strangers[0]}:PASS too)")
     problem = device_problem(args.device)
     if problem:
         parser.error(problem)
@@ -154,11 +219,17 @@ def main(argv: list[str] | None = None) -> None:
 
     services = build_services(settings_from(args))
     services.memory.start_idle_reaper()
-    demo = build_app(services)
-    demo.queue(max_size=64, default_concurrency_limit=1)
+    operators = Operators.from_flags(args.admin, has_auth=args.auth is not None, share=args.share)
+    if args.auth is not None and not args.admin:
+        log.info("no --admin named: nobody may unload models from the Loaded models panel")
+    demo = build_app(services, operators)
+    # api_open=False: queued events can only be reached through the queue (and its caps), not /gradio_api/run/.
+    demo.queue(max_size=64, default_concurrency_limit=1, api_open=False)
     if args.share:
         log.info("asking for a public link; if no tunnel can be made the studio keeps serving locally")
     demo.launch(
+        app_kwargs={"middleware": front_door(args)},
+        run_history=False,  # the studio keeps its own History; Gradio's page would be one more way in
         server_name=args.host,
         server_port=args.port,
         share=args.share,

@@ -120,3 +120,23 @@ def test_mps_without_apple_gpu_is_refused(monkeypatch, capsys, no_server):
         main(["--device", "mps"])
     assert err.value.code == 2
     assert "--device" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_queue_caps_must_be_whole_numbers_from_1(value, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--max-jobs-per-visitor", value])
+    assert "--max-jobs-per-visitor" in capsys.readouterr().err
+
+
+def test_auth_is_repeatable_one_user_each():
+    args = build_parser().parse_args(["--auth", "ann:a", "--auth", "bob:b"])
+    assert args.auth == [("ann", "a"), ("bob", "b")]
+
+
+def test_admin_must_be_a_login_user(capsys):
+    for argv in (["--admin", "ann"], ["--auth", "bob:pw", "--admin", "ann"]):
+        with pytest.raises(SystemExit) as err:
+            main(argv)
+        assert err.value.code == 2
+        assert "--admin ann: not a --auth user" in capsys.readouterr().err

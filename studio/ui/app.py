@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from studio import __version__
+from studio.server.operators import Operators
 from studio.services import Services
 from studio.ui.history import build_history, load_gallery
 from studio.ui.models_panel import build_models_panel
@@ -61,8 +62,13 @@ CSS = """
 """
 
 
-def build_app(services: Services) -> gr.Blocks:
-    """The studio's Blocks: one tab per modality that has a generator, then the footer."""
+def build_app(services: Services, operators: Operators | None = None) -> gr.Blocks:
+    """The studio's Blocks: one tab per modality that has a generator, then the footer.
+
+    ``operators`` may unload models (default: a local visitor of a studio without login or share link).
+    """
+    if operators is None:
+        operators = Operators(local_visitor=True)
     handles: dict[str, dict[str, Any]] = {}
     tab_blocks: dict[str, Any] = {}
     with gr.Blocks(title="Studio", analytics_enabled=False) as demo:
@@ -77,7 +83,7 @@ def build_app(services: Services) -> gr.Blocks:
                     build_sweep(services, modality, handles[modality])
         wire_sends(services, handles, tab_blocks, tabs)
         hist = build_history(services, handles, tabs)
-        build_models_panel(services)
+        build_models_panel(demo, services, operators)
         gr.Markdown(FOOTER, elem_id="studio-footer")
         demo.load(load_gallery(services), [hist["history"]], [hist["gallery"]], api_visibility="private", queue=False)
     demo.studio_handles = handles  # type: ignore[attr-defined]

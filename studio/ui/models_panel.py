@@ -1,4 +1,8 @@
-"""The "Loaded models" panel: each model's device, memory and last use, live from the memory manager, with Unload."""
+"""The "Loaded models" panel: each model's device, memory and last use, live from the memory manager, with Unload.
+
+Unloading makes every visitor's next request pay a model load, so only the studio's operators (``Operators``) see
+the Unload controls, and the handlers check the caller again: they are reachable over the raw API by ``fn_index``.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,14 @@ from typing import Any
 
 import gradio as gr
 
+from studio.server.operators import Operators
 from studio.services import Services
 
 COLUMNS = ["model", "device", "MB", "idle (s)", "in use"]
+NOT_OPERATOR = (
+    "Unloading models is for the studio's operator only (--admin): it makes every visitor's next request load "
+    "the model again."
+)
 
 
 def table(services: Services) -> list[list[Any]]:
@@ -27,14 +36,23 @@ def summary(services: Services) -> str:
     return line
 
 
-def build_models_panel(services: Services) -> dict[str, Any]:
-    """The panel; it refreshes every few seconds while open and after each Unload."""
+def is_operator(operators: Operators, request: gr.Request | None) -> bool:
+    """Whether the visitor behind ``request`` operates the studio (no request: a call from Python, not a visitor)."""
+    if request is None:
+        return False
+    client = request.client
+    return operators.allows(request.username, client.host if client else "")
+
+
+def build_models_panel(demo: gr.Blocks, services: Services, operators: Operators) -> dict[str, Any]:
+    """The panel; it refreshes every few seconds while open and after each Unload; its controls are operators'."""
     with gr.Accordion("Loaded models", open=False, elem_id="models-panel"):
         info = gr.Markdown(summary(services), elem_id="models-summary")
         grid = gr.Dataframe(
             value=table(services), headers=COLUMNS, interactive=False, elem_id="models-table", wrap=True
         )
-        with gr.Row():
+        read_only = gr.Markdown(NOT_OPERATOR, visible=False, elem_id="models-read-only")
+        with gr.Row(visible=False) as controls:
             choice = gr.Dropdown(
                 choices=[r[0] for r in table(services)],
                 label="Model",
@@ -51,7 +69,13 @@ def build_models_panel(services: Services) -> dict[str, Any]:
         keys = [r[0] for r in rows]
         return summary(services), rows, gr.Dropdown(choices=keys, value=current if current in keys else None)
 
-    def do_unload(key: str | None) -> tuple[Any, Any, Any]:
+    def show_controls(request: gr.Request) -> tuple[Any, Any]:
+        allowed = is_operator(operators, request)
+        return gr.Row(visible=allowed), gr.Markdown(visible=not allowed)
+
+    def do_unload(key: str | None, request: gr.Request) -> tuple[Any, Any, Any]:
+        if not is_operator(operators, request):
+            raise gr.Error(NOT_OPERATOR)
         if not key:
             raise gr.Error("Pick a loaded model first.")
         if not services.memory.unload(key):
@@ -59,10 +83,13 @@ def build_models_panel(services: Services) -> dict[str, Any]:
         gr.Info(f"Unloaded {key}")
         return refresh(None)
 
-    def do_unload_all() -> tuple[Any, Any, Any]:
+    def do_unload_all(request: gr.Request) -> tuple[Any, Any, Any]:
+        if not is_operator(operators, request):
+            raise gr.Error(NOT_OPERATOR)
         services.memory.evict_all()
         return refresh(None)
 
+    demo.load(show_controls, None, [controls, read_only], api_visibility="private", queue=False)
     timer.tick(refresh, [choice], [info, grid, choice], api_visibility="private", queue=False, show_progress="hidden")
     unload.click(do_unload, [choice], [info, grid, choice], api_visibility="private")
     unload_all.click(do_unload_all, None, [info, grid, choice], api_visibility="private")

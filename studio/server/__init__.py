@@ -1,0 +1,1 @@
+"""The server's front door: ASGI middleware and the operator policy that ``studio/launch.py`` wires into Gradio."""
