@@ -4,6 +4,7 @@ stream of /gradio_api/queue/data."""
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from typing import Any
@@ -60,3 +61,33 @@ def run_direct(url: str, index: int, data: list[Any], session_hash: str, cookie:
     request = urllib.request.Request(url + "gradio_api/run/predict", data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=20) as resp:
         return json.loads(resp.read())
+
+
+def post(url: str, body: dict[str, Any], timeout: float = 180) -> tuple[int, str]:
+    """POST ``body`` as JSON; (status, the answer's text), for error statuses too."""
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace")
+
+
+def run_event(url: str, dep: dict[str, Any], data: list[Any], event_data: Any) -> tuple[int, str]:
+    """Run the event ``dep`` as the page would: through the queue (join, then read the stream) when it is queued,
+    else ``/gradio_api/run/predict``. (status, the answer's JSON text: the completed message's output)."""
+    session = os.urandom(8).hex()
+    body = {"data": data, "fn_index": dep["id"], "session_hash": session, "event_data": event_data}
+    if not dep.get("queue", True):
+        return post(url + "gradio_api/run/predict", body)
+    status, text = post(url + "gradio_api/queue/join", body)
+    if status != 200:
+        return status, text
+    with urllib.request.urlopen(url + f"gradio_api/queue/data?session_hash={session}", timeout=300) as resp:
+        for line in resp:
+            if line.startswith(b"data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    output = json.dumps(message.get("output", {}))
+                    return (200 if message.get("success") else 500), output
+    return 500, "no answer"

@@ -4,7 +4,6 @@ with a message naming the field, the server's peak memory (VmHWM) barely moves, 
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from tests.app.conftest import start_server
+from tests.app.raw_queue import run_event
 from tests.generators.music_helpers import make_tiny_musicgen, midi_bytes
 from tests.generators.test_music_files import lie_in_streaminfo
 from tests.png_helpers import png_of
@@ -125,12 +125,7 @@ def test_a_huge_layer_in_the_image_editor(studio, tmp_path):
         else:
             data.append(props.get("value"))
     before = peak_mb(pid)
-    r = httpx.post(
-        url + "gradio_api/run/predict",
-        json={"data": data, "fn_index": dep["id"], "session_hash": "bomber"},
-        timeout=120,
-    )
-    text = json.dumps(r.json())
-    assert r.status_code != 200 and "mask_image" in text and "12000x12000" in text, text[:400]
+    status, text = run_event(url, dep, data, None)
+    assert status != 200 and "mask_image" in text and "12000x12000" in text, text[:400]
     assert peak_mb(pid) - before < GROWTH_MB
     still_serves(client)

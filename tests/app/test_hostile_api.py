@@ -20,17 +20,9 @@ from typing import Any
 import pytest
 
 from tests.app.conftest import ROOT, start_server
+from tests.app.raw_queue import run_event
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def post(url: str, body: dict[str, Any], timeout: float = 180) -> tuple[int, str]:
-    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode("utf-8", "replace")
 
 
 def file_value(path: str) -> dict[str, Any]:
@@ -114,9 +106,7 @@ def test_no_handler_leaks_or_writes_server_files(studio):
                 hostile_value(components[i]["type"], components[i].get("props", {}), planted, target)
                 for i in dep["inputs"]
             ]
-            body = {"data": data, "fn_index": dep["id"], "session_hash": f"attacker{token[:8]}"}
-            body["event_data"] = {"index": 0, "value": planted, "selected": True}
-            status, text = post(url + "gradio_api/run/predict", body)
+            status, text = run_event(url, dep, data, {"index": 0, "value": planted, "selected": True})
             for name, content in secrets_of_server.items():
                 probe = content.strip().splitlines()[-1][:60] if content.strip() else b""
                 assert not probe or probe.decode("utf-8", "replace") not in text, (dep["id"], name)
@@ -152,5 +142,5 @@ def test_a_prompt_that_is_not_text_is_refused_by_name(studio, prompt):
     components = {c["id"]: c for c in config["components"]}
     data = [components[i].get("props", {}).get("value") for i in dep["inputs"]]
     data[0] = prompt
-    status, text = post(url + "gradio_api/run/predict", {"data": data, "fn_index": dep["id"], "session_hash": "t"})
+    status, text = run_event(url, dep, data, None)
     assert status != 200 and "prompt: must be text" in text, text[:300]
