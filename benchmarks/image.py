@@ -95,7 +95,7 @@ def main() -> None:
 
     import torch
 
-    from tests.generators.image_helpers import save_tiny_sd
+    from tests.generators.image.helpers import save_tiny_sd
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
     tiny_root = Path(tempfile.mkdtemp(prefix="studio-bench-models-"))

@@ -81,9 +81,9 @@ def musicgen_overhead(threads: int, repeat: int, duration_s: float = 6.0) -> dic
     """Part 2: median seconds of the studio path and of plain generate on one tiny MusicGen, and their ratio."""
     import torch
 
-    from studio.generators.musicgen import load_musicgen
+    from studio.generators.music.musicgen import load_musicgen
     from studio.params import check_params
-    from tests.generators.music_helpers import make_tiny_musicgen
+    from tests.generators.music.helpers import make_tiny_musicgen
 
     torch.set_num_threads(threads)
     root = Path(tempfile.mkdtemp(prefix="studio-bench-mg-"))
@@ -144,7 +144,7 @@ def main() -> None:
     ap.add_argument("--json", help="write the measurements to this file")
     args = ap.parse_args()
     results: dict[str, Any] = {"builtin": [], "musicgen": []}
-    from studio.generators.music_synth import fluidsynth_available
+    from studio.generators.music.synth import fluidsynth_available
 
     renderers = ["builtin", "fluidsynth"] if fluidsynth_available() else ["builtin"]
     for threads in [] if args.skip_builtin else args.threads:

@@ -29,7 +29,8 @@ def _free_port() -> int:
 
 def _raw_call(url: str, api: str, data: list[Any]) -> None:
     req = urllib.request.Request(
-        f"{url}gradio_api/call/{api}", data=json.dumps({"data": data}).encode(),
+        f"{url}gradio_api/call/{api}",
+        data=json.dumps({"data": data}).encode(),
         headers={"Content-Type": "application/json"},
     )
     event = json.loads(urllib.request.urlopen(req, timeout=60).read())["event_id"]
@@ -57,8 +58,9 @@ def cache_hit_vs_floor(
         gr.Button(visible=False).click(lambda x: x, box, box, api_name="floor")
     demo.queue(max_size=64, default_concurrency_limit=1)
     port = _free_port()
-    demo.launch(server_port=port, prevent_thread_lock=True, quiet=True,
-                allowed_paths=[str(services.settings.outputs_dir)])
+    demo.launch(
+        server_port=port, prevent_thread_lock=True, quiet=True, allowed_paths=[str(services.settings.outputs_dir)]
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         client = Client(url, analytics_enabled=False, verbose=False, download_files=False)
@@ -90,7 +92,11 @@ def cache_hit_vs_floor(
 def report(name: str, med: dict[str, float]) -> None:
     """Print a cache-hit measurement as a small table."""
     print(f"\n{name}: cache-hit round trip vs Gradio's floor (median of interleaved calls)")
-    print(f"  gradio_client: hit {med['client_hit'] * 1000:7.1f} ms  floor {med['client_floor'] * 1000:7.1f} ms"
-          f"  ratio {med['client_ratio']:.2f}x (target <= 1.2x)")
-    print(f"  raw HTTP     : hit {med['http_hit'] * 1000:7.1f} ms  floor {med['http_floor'] * 1000:7.1f} ms"
-          f"  ratio {med['http_ratio']:.2f}x")
+    print(
+        f"  gradio_client: hit {med['client_hit'] * 1000:7.1f} ms  floor {med['client_floor'] * 1000:7.1f} ms"
+        f"  ratio {med['client_ratio']:.2f}x (target <= 1.2x)"
+    )
+    print(
+        f"  raw HTTP     : hit {med['http_hit'] * 1000:7.1f} ms  floor {med['http_floor'] * 1000:7.1f} ms"
+        f"  ratio {med['http_ratio']:.2f}x"
+    )

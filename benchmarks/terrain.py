@@ -51,7 +51,8 @@ def noise_floor(size: int, repeat: int = 3) -> float:
 def pipeline(size: int, prompt: str, repeat: int = 3, tileable: bool = False) -> dict[str, float]:
     """Median wall and CPU seconds of the whole generation, and of each stage, over ``repeat`` runs."""
     from studio.generators.base import Context
-    from studio.generators.terrain import TerrainGenerator, TerrainParams
+    from studio.generators.terrain.generator import TerrainGenerator
+    from studio.generators.terrain.params import TerrainParams
 
     gen = TerrainGenerator()
     params = TerrainParams(prompt=prompt, seed=7, size_px=size, tileable=tileable)

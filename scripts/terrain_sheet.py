@@ -25,7 +25,8 @@ def main() -> None:
     from PIL import Image, ImageDraw, ImageFont
 
     from studio.generators.base import Context
-    from studio.generators.terrain import TerrainGenerator, TerrainParams
+    from studio.generators.terrain.generator import TerrainGenerator
+    from studio.generators.terrain.params import TerrainParams
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--size", type=int, default=513, choices=(129, 257, 513, 1025))

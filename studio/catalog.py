@@ -7,34 +7,17 @@ a hub id is listed only when its snapshot is already in the local cache.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from studio.fingerprint import fingerprint
 from studio.generators.base import ModelSpec
 from studio.params import ParamError
 
 log = logging.getLogger(__name__)
-
-WEIGHT_SUFFIXES = (".safetensors", ".gguf", ".json", ".model", ".txt")
-
-
-def folder_fingerprint(path: str | os.PathLike[str]) -> str:
-    """A cheap identity of a model folder's files (relative name, size, mtime), for cache keys."""
-    root = Path(path)
-    h = hashlib.sha256()
-    if root.is_file():
-        st = root.stat()
-        h.update(f"{root.name}:{st.st_size}:{st.st_mtime_ns}".encode())
-        return h.hexdigest()[:16]
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix in WEIGHT_SUFFIXES:
-            st = p.stat()
-            h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:16]
 
 
 def hf_cache_dir() -> Path:
@@ -112,7 +95,7 @@ class Catalog:
                             path=str(folder),
                             label=f"{model_id} ({'HF cache' if source == 'hf-cache' else 'local folder'})",
                             kind=kind,
-                            weights_hash=folder_fingerprint(folder),
+                            weights_hash=fingerprint(folder),
                         )
                     )
         return listing

@@ -9,10 +9,10 @@ from studio.settings import Settings
 
 def make_generators(settings: Settings) -> dict[str, Any]:
     """Instantiate each modality's generator. Imports are local so ``import studio`` stays light."""
-    from studio.generators.image import ImageGenerator
-    from studio.generators.music import MusicGenerator
-    from studio.generators.terrain import TerrainGenerator
-    from studio.generators.text import TextGenerator
+    from studio.generators.image.generator import ImageGenerator
+    from studio.generators.music.generator import MusicGenerator
+    from studio.generators.terrain.generator import TerrainGenerator
+    from studio.generators.text.generator import TextGenerator
 
     generators: dict[str, Any] = {"terrain": TerrainGenerator()}
     generators["text"] = TextGenerator(settings.converted_dir)

@@ -92,9 +92,9 @@ def test_huge_integer_for_a_float_choice_is_a_param_error():
 
 
 def test_real_params_refuse_huge_integers():
-    from studio.generators.music import MusicParams
-    from studio.generators.terrain import TerrainParams
-    from studio.generators.text import TextParams
+    from studio.generators.music.params import MusicParams
+    from studio.generators.terrain.params import TerrainParams
+    from studio.generators.text.params import TextParams
 
     for cls, name in ((TerrainParams, "roughness"), (MusicParams, "duration_s"), (TextParams, "temperature")):
         values = {name: 10**400, "prompt": "hi"}

@@ -186,7 +186,7 @@ def load_dataset(seed: int = 0, limit: int | None = None, cache_dir: Path = CACH
         with np.load(path, allow_pickle=False) as z:
             return EmojiDataset(z["images"], [str(c) for c in z["captions"]], z["embeddings"], z["base"])
     images, captions, base = build_dataset(seed, limit)
-    from studio.generators.minilm import PromptEncoder
+    from studio.generators.image.emoji.minilm import PromptEncoder
 
     embeddings = PromptEncoder.load().encode(captions).numpy()
     cache_dir.mkdir(parents=True, exist_ok=True)

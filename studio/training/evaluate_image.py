@@ -61,8 +61,8 @@ def load_pipelines(assets: Path) -> dict[str, Any]:
     """The trained built-ins and, for each, the same architecture untrained (suffix ``/untrained``)."""
     import torch
 
-    from studio.generators.emoji_nets import EmojiCVAE, EmojiGANGenerator
-    from studio.generators.emoji_pipeline import EmojiDiffusionPipeline, EmojiGANPipeline, EmojiVAEPipeline
+    from studio.generators.image.emoji.nets import EmojiCVAE, EmojiGANGenerator
+    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline, EmojiGANPipeline, EmojiVAEPipeline
 
     pipes: dict[str, Any] = {}
     classes: tuple[Any, ...] = (EmojiDiffusionPipeline, EmojiGANPipeline, EmojiVAEPipeline)
@@ -93,7 +93,7 @@ def draw(pipe: Any, prompt: str, seeds: tuple[int, ...], steps: int, guidance: f
     """(len(seeds), 64, 64, 3) float pictures in [0, 1] for one prompt."""
     import torch
 
-    from studio.generators.emoji_pipeline import EmojiDiffusionPipeline
+    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline
 
     if isinstance(pipe, EmojiDiffusionPipeline):
         gens = [torch.Generator().manual_seed(s) for s in seeds]
@@ -183,7 +183,7 @@ def interpolation_strip(pipes: dict[str, Any], steps: int, guidance: float, out:
     import torch
     from PIL import Image, ImageDraw
 
-    from studio.generators.emoji_pipeline import EmojiDiffusionPipeline, slerp
+    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline, slerp
 
     rows = [m for m in MODELS if m in pipes]
     tile, left = 80, 90
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     import torch
 
-    from studio.generators.minilm import PromptEncoder
+    from studio.generators.image.emoji.minilm import PromptEncoder
     from studio.training.emoji_data import load_dataset
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

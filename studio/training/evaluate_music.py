@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.generators.music_tokens import HEADER_LEN, Controls, Note, Vocab, metre_bar_ticks
+from studio.generators.music.tokens import HEADER_LEN, Controls, Note, Vocab, metre_bar_ticks
 from studio.training import music_metrics as mm
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def sample_piece(model: Any, vocab: Vocab, c: Controls, bars: int, seed: int) ->
     """One piece of ``bars`` bars with the studio's sampler and default settings."""
     import torch
 
-    from studio.generators.music_sampler import SampleSettings, make_decoder, sample_bars
+    from studio.generators.music.sampler import SampleSettings, make_decoder, sample_bars
 
     bar_ticks = metre_bar_ticks(c.metre)
     ids = sample_bars(

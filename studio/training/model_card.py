@@ -43,7 +43,7 @@ KINDS: dict[str, dict[str, str]] = {
         "title": "emoji-diffusion: a tiny text-to-image latent diffusion model",
         "model": """\
 **Model.** Stable Diffusion's recipe in miniature, as a diffusers folder (`model_index.json`, `unet/`,
-`vae/`, `scheduler/`) loaded by `studio.generators.emoji_pipeline.EmojiDiffusionPipeline` (code in the studio,
+`vae/`, `scheduler/`) loaded by `studio.generators.image.emoji.pipeline.EmojiDiffusionPipeline` (code in the studio,
 no `trust_remote_code`). `vae/`: an `AutoencoderKL` (64×64×3 ↔ 16×16×4). `unet/`: a `UNet2DConditionModel`
 (blocks 32/64/128; cross-attention at 8×8 and 4×4 on the prompt's first 16 MiniLM token states, as Stable
 Diffusion attends to its CLIP tokens, and the pooled sentence embedding through the class-embedding projection
@@ -74,7 +74,7 @@ model has one picture to go by, so seeds vary little.""",
     "emoji-gan": {
         "title": "emoji-gan: a text-conditioned GAN on the emoji autoencoder's latents",
         "model": """\
-**Model.** `gan/`: `EmojiGANGenerator` (`studio.generators.emoji_nets`): a 64-d noise code and the prompt's
+**Model.** `gan/`: `EmojiGANGenerator` (`studio.generators.image.emoji.nets`): a 64-d noise code and the prompt's
 MiniLM embedding → a 4×4 map → two upsampling blocks with FiLM conditioning → a 16×16×4 latent, which the
 autoencoder in `vae/` (the same one emoji-diffusion uses) decodes to 64×64. One forward pass per picture.""",
         "objective": """\
@@ -90,7 +90,7 @@ the shipped generator is an EMA (0.999).""",
     "emoji-vae": {
         "title": "emoji-vae: a caption-conditioned VAE (CVAE) on the emoji autoencoder's latents",
         "model": """\
-**Model.** `cvae/`: `EmojiCVAE` (`studio.generators.emoji_nets`): an encoder q(z | x, c) (two strided convs
+**Model.** `cvae/`: `EmojiCVAE` (`studio.generators.image.emoji.nets`): an encoder q(z | x, c) (two strided convs
 and an MLP), a decoder p(x | z, c) (the GAN generator's shape) and a learnt conditional prior p(z | c) (an MLP
 giving a diagonal Gaussian), with x a 16×16×4 latent of the autoencoder in `vae/`, c the prompt's MiniLM
 embedding and z a 32-d code. Sampling draws noise ε from a seed and decodes z = μ(c) + σ(c)·ε; interpolating ε

@@ -10,7 +10,7 @@ Each piece becomes a :class:`Piece` of plain values: style, tempo class, key (to
 metre and a list of notes ``(onset_tick, duration_tick, midi_pitch)`` on a grid of ``TICKS_PER_QUARTER``
 ticks per quarter note, shifted so that tick 0 is the first downbeat after any pickup. Parsing takes
 ~0.01 s per abc tune and ~0.2 s per chorale, so ``python -m studio.training.music_corpus --out FILE``
-parses once and caches the pieces as JSON lines; tokenisation (``studio.generators.music_tokens``) is fast
+parses once and caches the pieces as JSON lines; tokenisation (``studio.generators.music.tokens``) is fast
 and runs at training time, so the token format can change without a re-parse.
 """
 
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from studio.generators.music_tokens import TICKS_PER_QUARTER
+from studio.generators.music.tokens import TICKS_PER_QUARTER
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studio.generators.music_tokens import HEADER_LEN, METRES, REL_MAX, REL_MIN, Controls, Vocab, tonic_ref
+from studio.generators.music.tokens import HEADER_LEN, METRES, REL_MAX, REL_MIN, Controls, Vocab, tonic_ref
 from studio.training.music_corpus import Piece, infer_key
 
 STYLE_WEIGHTS = {"folk": 0.45, "dance": 0.33, "chorale": 0.22}

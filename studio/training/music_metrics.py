@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from studio.generators.music_tokens import TICKS_PER_QUARTER, Note
+from studio.generators.music.tokens import TICKS_PER_QUARTER, Note
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10, 11)

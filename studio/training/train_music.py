@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from studio.generators.music_tokens import Vocab
+from studio.generators.music.tokens import Vocab
 from studio.training.music_corpus import load_pieces
 from studio.training.music_data import Batcher, split_pieces
 

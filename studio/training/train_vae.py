@@ -1,6 +1,6 @@
 """Train the built-in VAE "emoji-vae": a caption-conditioned VAE (CVAE) of the autoencoder's latents.
 
-Model (``studio.generators.emoji_nets.EmojiCVAE``): an encoder q(z | x, c) and a decoder p(x | z, c), with
+Model (``studio.generators.image.emoji.nets.EmojiCVAE``): an encoder q(z | x, c) and a decoder p(x | z, c), with
 ``x`` a 16×16×4 latent of the built-in autoencoder (``--vae``; it decodes ``x`` to a 64×64 picture), ``c``
 the caption's MiniLM embedding and ``z`` a 32-d code with a learnt conditional prior p(z | c) (a small MLP
 giving a diagonal Gaussian). Objective: the negative ELBO, a Gaussian reconstruction term (fixed variance
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     import torch
 
-    from studio.generators.emoji_nets import EmojiCVAE
+    from studio.generators.image.emoji.nets import EmojiCVAE
 
     p = base_parser(__doc__.splitlines()[0], steps=3000, out="assets/models/emoji-vae")
     p.add_argument("--vae", type=Path, default=Path("assets/models/emoji-diffusion/vae"))

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
-from studio.generators.image_upload import MAX_UPLOAD_BYTES, opened
+from studio.generators.image.upload import MAX_UPLOAD_BYTES, opened
 from studio.params import ParamError
 
 C = TypeVar("C", bound=gr.components.Component)

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 
 from studio.engine import Result
-from studio.generators.image_upload import mask_of_layers
+from studio.generators.image.upload import mask_of_layers
 from studio.params import SEED_MAX, ParamError, spec_of
 from studio.services import Services
 from studio.ui.common import api_handler, check_values, run_request, show_used_widgets, status_line, widget_for

@@ -16,7 +16,7 @@ from typing import Any
 
 import gradio as gr
 
-from studio.generators.image_upload import MAX_UPLOAD_BYTES, open_checked
+from studio.generators.image.upload import MAX_UPLOAD_BYTES, open_checked
 from studio.outputs import valid_recipe_id
 from studio.params import ParamError
 from studio.services import Services

@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 
 from studio.engine import Result
-from studio.generators.text_prompts import HELPER_TARGETS, preset, recent_history
+from studio.generators.text.prompts import HELPER_TARGETS, preset, recent_history
 from studio.services import Services
 from studio.ui.common import api_handler, check_values, run_request, status_line, widget_for
 

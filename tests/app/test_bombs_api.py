@@ -13,8 +13,8 @@ import soundfile as sf
 
 from tests.app.conftest import start_server
 from tests.app.raw_queue import run_event
-from tests.generators.music_helpers import make_tiny_musicgen, midi_bytes
-from tests.generators.test_music_files import lie_in_streaminfo
+from tests.generators.music.helpers import make_tiny_musicgen, midi_bytes
+from tests.generators.music.test_files import lie_in_streaminfo
 from tests.png_helpers import png_of
 
 pytestmark = pytest.mark.timeout(600)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.app.conftest import start_server
-from tests.generators.image_helpers import save_tiny_sd
+from tests.generators.image.helpers import save_tiny_sd
 
 REQUEST = {"prompt": "red apple", "model": "tiny-sd", "num_steps": 2, "seed": 7, "width": 64, "height": 64}
 

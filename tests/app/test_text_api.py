@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.app.conftest import start_server
-from tests.generators.text_helpers import save_tiny_llama
+from tests.generators.text.helpers import save_tiny_llama
 
 TEXT = {"prompt": "Hello there", "model": "tiny-llama", "max_new_tokens": 12, "seed": 3}
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.app.conftest import start_server
 from tests.app.raw_queue import completed, fetch_json, fn_index, join, run_direct
-from tests.generators.image_helpers import save_tiny_sd
+from tests.generators.image.helpers import save_tiny_sd
 
 KEY = "image:tiny-sd"
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.app.conftest import start_server
 from tests.browser.conftest import open_page, open_tab, pick
-from tests.generators.text_helpers import save_tiny_llama
+from tests.generators.text.helpers import save_tiny_llama
 
 pytestmark = pytest.mark.browser
 

@@ -40,7 +40,7 @@ def test_each_showcase_prompt_draws_its_own_emoji() -> None:
     """
     import torch
 
-    from studio.generators.emoji_pipeline import EmojiDiffusionPipeline
+    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline
     from studio.training.emoji_data import load_rgb, twemoji_dir
 
     torch.manual_seed(0)

@@ -14,7 +14,7 @@ from studio.training.common import RunLog
 def test_token_states_beside_the_pooled_embedding() -> None:
     import torch
 
-    from studio.generators.minilm import PromptEncoder
+    from studio.generators.image.emoji.minilm import PromptEncoder
 
     enc = PromptEncoder.load()
     prompts = ["rocket", "", "a small brown dog on a green field"]
@@ -53,7 +53,7 @@ def test_unet_with_prompt_tokens_trains_and_loads(tmp_path: Path) -> None:
     import torch
     from diffusers import AutoencoderKL
 
-    from studio.generators.emoji_pipeline import EmojiDiffusionPipeline
+    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline
     from studio.training.train_diffusion import autoencoder_config, main
 
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.generators.music_tokens import DURATIONS, HEADER_LEN, Controls, Note, Vocab, metre_bar_ticks
+from studio.generators.music.tokens import DURATIONS, HEADER_LEN, Controls, Note, Vocab, metre_bar_ticks
 from studio.training.music_corpus import Piece, infer_key
 
 
@@ -110,7 +110,8 @@ def test_training_learns_next_tokens(tmp_path: Path) -> None:
 
 def test_a_few_steps_save_a_loadable_model(tmp_path: Path) -> None:
     from studio.generators.base import Context
-    from studio.generators.music import MusicGenerator, MusicParams
+    from studio.generators.music.generator import MusicGenerator
+    from studio.generators.music.params import MusicParams
     from studio.params import check_params
     from studio.training.train_music import parse_args, train
 

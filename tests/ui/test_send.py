@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from studio.generators.terrain_color import parse_colours
+from studio.generators.terrain.color import parse_colours
 from studio.params import ParamError
 from studio.ui.send import dominant_colours
 from tests.png_helpers import png_of

@@ -1,0 +1,1 @@
+"""The Music tab's generators: the built-in symbolic transformer and MusicGen."""

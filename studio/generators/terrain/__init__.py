@@ -1,0 +1,1 @@
+"""The Terrain tab's generator: procedural terrain steered by the prompt."""
