@@ -11,10 +11,9 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from studio.fingerprint import fingerprint
-from studio.generators.base import ModelSpec
+from studio.generators.base import Generator, ModelSpec
 from studio.params import ParamError
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class Catalog:
 
     def __init__(
         self,
-        generators: Mapping[str, Any],
+        generators: Mapping[str, Generator],
         model_dirs: Iterable[str | os.PathLike[str]] = (),
         hf_cache: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -84,8 +83,7 @@ class Catalog:
             found.extend((p.name, p, "folder") for p in subs)
         for model_id, folder, source in found:
             for modality, gen in self.generators.items():
-                recognise = getattr(gen, "recognise", None)
-                kind = recognise(folder) if recognise else None
+                kind = gen.recognise(folder)
                 if kind:
                     listing[modality].append(
                         ModelSpec(

@@ -22,7 +22,7 @@ from typing import Any
 from studio import __version__, provenance
 from studio.cache import CacheEntry, ResultCache, Uncacheable, cache_key
 from studio.catalog import Catalog
-from studio.generators.base import Artifact, Context, Event, ModelSpec
+from studio.generators.base import Artifact, Context, Event, Generator, ModelSpec
 from studio.memory import MemoryManager
 from studio.outputs import Outputs
 from studio.params import SEED_MAX, ParamError, as_dict, check_params, defaults_of
@@ -76,7 +76,7 @@ class Studio:
 
     def __init__(
         self,
-        generators: Mapping[str, Any],
+        generators: Mapping[str, Generator],
         catalog: Catalog,
         memory: MemoryManager,
         cache: ResultCache | None,
@@ -121,8 +121,8 @@ class Studio:
                 spec = self.catalog.get(modality, spec) if spec else self.catalog.default(modality)
             except ParamError:
                 return frozenset()
-        declare = getattr(self.generators.get(modality), "unused_fields", None)
-        return frozenset(declare(spec)) if declare is not None else frozenset()
+        gen = self.generators.get(modality)
+        return frozenset(gen.unused_fields(spec)) if gen is not None else frozenset()
 
     def request_key(self, modality: str, params: Any, spec: ModelSpec, parents: Iterable[str] = ()) -> str | None:
         """The cache key of a resolved request, or None when it cannot be cached."""
@@ -182,7 +182,7 @@ class Studio:
                 mem_key,
                 load,
                 lambda model: gen.generate(model, params, ctx),
-                place=getattr(gen, "place_on_device", True),
+                place=gen.place_on_device,
             )
         ctx.check()
 

@@ -27,6 +27,7 @@ class EchoGenerator:
 
     modality = "echo"
     params_type = EchoParams
+    place_on_device = True
 
     def __init__(self):
         self.loads = 0
@@ -34,6 +35,12 @@ class EchoGenerator:
 
     def models(self):
         return [ModelSpec(id="tiny", modality="echo", source="builtin", weights_hash="w1")]
+
+    def recognise(self, folder):
+        return None
+
+    def unused_fields(self, spec):
+        return frozenset()
 
     def load(self, spec, device, dtype):
         self.loads += 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -114,17 +115,42 @@ class Context:
 
 
 class Generator(Protocol):
-    """The protocol every modality's generator follows (see the module docstring)."""
+    """The protocol every modality's generator follows (see the module docstring); the registry, the catalog and
+    the engine hold generators as this type, so mypy checks each one against it."""
 
-    modality: str
-    params_type: type
+    @property
+    def modality(self) -> str:
+        """ "text", "image", "music" or "terrain"."""
+        ...
 
-    def models(self) -> list[ModelSpec]: ...
+    @property
+    def params_type(self) -> type:
+        """The ``<Modality>Params`` dataclass of this generator's requests."""
+        ...
 
-    def load(self, spec: ModelSpec, device: Any, dtype: Any) -> Any: ...
+    @property
+    def place_on_device(self) -> bool | str:
+        """How the memory manager places a loaded model: True (on the compute device), False (the model places
+        itself) or "auto" (on the device if it fits the budget, else left on the CPU)."""
+        ...
 
-    def generate(self, model: Any, params: Any, ctx: Context) -> Output: ...
+    def models(self) -> list[ModelSpec]:
+        """The models this generator offers by itself (its built-ins)."""
+        ...
 
-    # Optional: ``unused_fields(spec) -> frozenset[str]``, the params a model of ``spec`` does not use. The engine
-    # sets them to their defaults (so the recipe and the cache key claim nothing that had no effect) and the UI
-    # hides their widgets while that model is chosen.
+    def recognise(self, folder: Path) -> str | None:
+        """The kind of model in ``folder`` if this generator can run it, else None (the catalog asks every one)."""
+        ...
+
+    def load(self, spec: ModelSpec, device: Any, dtype: Any) -> Any:
+        """The model of ``spec``, built on the CPU; the memory manager moves it."""
+        ...
+
+    def unused_fields(self, spec: ModelSpec) -> frozenset[str]:
+        """The params a model of ``spec`` does not use. The engine sets them to their defaults (so the recipe and
+        the cache key claim nothing that had no effect) and the UI hides their widgets while that model is chosen."""
+        ...
+
+    def generate(self, model: Any, params: Any, ctx: Context) -> Output:
+        """Run one request with a loaded ``model``."""
+        ...

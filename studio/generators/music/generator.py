@@ -64,6 +64,7 @@ class MusicGenerator:
 
     modality = "music"
     params_type = MusicParams
+    place_on_device = True
 
     def __init__(self, assets_dir: Path | None = None) -> None:
         self.assets_dir = assets_dir

@@ -162,6 +162,7 @@ class TerrainGenerator:
 
     modality = "terrain"
     params_type = TerrainParams
+    place_on_device = True
 
     def models(self) -> list[ModelSpec]:
         return [
@@ -174,6 +175,10 @@ class TerrainGenerator:
                 weights_hash=ALGORITHM,
             )
         ]
+
+    def unused_fields(self, spec: ModelSpec) -> frozenset[str]:
+        """Every model of this tab uses every param."""
+        return frozenset()
 
     def load(self, spec: ModelSpec, device: Any = None, dtype: Any = None) -> None:
         """Nothing to load: the terrain model is code."""

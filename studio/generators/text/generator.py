@@ -66,6 +66,7 @@ class TextGenerator:
 
     modality = "text"
     params_type = TextParams
+    place_on_device = True
 
     def __init__(
         self,
@@ -112,6 +113,10 @@ class TextGenerator:
     def recognise(self, folder: Path) -> str | None:
         """``"causal-lm"`` for a Hugging Face causal LM folder with safetensors and a tokenizer, else None."""
         return recognise_causal_lm(folder)
+
+    def unused_fields(self, spec: ModelSpec) -> frozenset[str]:
+        """Every model of this tab uses every param."""
+        return frozenset()
 
     def load(self, spec: ModelSpec, device: Any = None, dtype: Any = None) -> TextModel:
         """The model on the CPU (converting the built-in GGUF first, once); the memory manager moves it."""
