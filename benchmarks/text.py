@@ -98,7 +98,7 @@ def _timed_generate(model: Any, ids: list[int], n: int) -> tuple[list[int], floa
 def _timed_studio(tm: Any, ids: list[int], n: int) -> tuple[list[int], float, float]:
     """(new ids, TTFT s, decode tok/s) of the generator's own decode loop, greedy, forced to ``n`` tokens."""
     from studio.generators.text.decode import Sampling, decode
-    from studio.generators.text.fast import make_runner
+    from studio.generators.text.runners import make_runner
 
     runner = make_runner(tm.model, len(ids) + n)
     out = decode(runner, tm.tokenizer, ids, n, Sampling(temperature=0.0), seed=0, eos_ids=())
@@ -109,7 +109,7 @@ def _teacher_forced(tm: Any, ids: list[int], reference: list[int]) -> float:
     """Share of positions where the fast path's greedy choice equals the fp32 continuation's token."""
     import torch
 
-    from studio.generators.text.fast import make_runner
+    from studio.generators.text.runners import make_runner
 
     runner = make_runner(tm.model, len(ids) + len(reference))
     hits = 0

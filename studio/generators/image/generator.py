@@ -7,7 +7,7 @@ Models:
   other than 64×64 is drawn at 64×64 and resized. GAN and VAE draw from text only (no guidance, no
   image-to-image), in one pass.
 - Diffusers checkpoints in the local HF cache or a ``--model-dir`` folder (SD 1.x/2.x, SD-Turbo, SDXL, ...),
-  through diffusers' auto pipelines (``image_checkpoints``).
+  through diffusers' auto pipelines (``checkpoints``).
 
 ``generate`` makes one image per seed (``seed``, ``seed + 1``, ...; with ``interpolate_seed`` set, the images
 walk from the noise of ``seed`` to that of ``interpolate_seed`` instead), reports progress after every

@@ -2,7 +2,7 @@
 
 Which path runs depends on the model picked:
 
-- ``symbolic``: a small GPT-2 over a REMI-like vocabulary with control tokens (``music_symbolic``): prompt →
+- ``symbolic``: a small GPT-2 over a REMI-like vocabulary with control tokens (``symbolic``): prompt →
   controls → constrained sampling → notes → MIDI, audio (numpy synthesiser or fluidsynth), piano roll.
 - ``musicgen`` / ``musicgen-melody``: transformers' MusicGen from any local folder or HF-cache snapshot in
   transformers' layout (``musicgen``): text → audio, melody conditioning, continuation past the model's window.

@@ -1,6 +1,6 @@
 """Constrained sampling from the built-in music model: the header is forced, the event grammar is enforced.
 
-The grammar (see ``music_tokens``)::
+The grammar (see ``tokens``)::
 
     BAR → POS | BAR            POS_p → PITCH            PITCH → DUR
     DUR → PITCH (lower than the last one at this onset) | POS_q (q > p, inside the bar) | BAR

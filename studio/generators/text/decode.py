@@ -1,6 +1,6 @@
 """The decode loop: prefill, then one token at a time with our own sampling, stop strings and streaming.
 
-``decode`` drives a runner (``text_fast``): it samples each next token with a local ``torch.Generator`` (the same
+``decode`` drives a runner (``runners``): it samples each next token with a local ``torch.Generator`` (the same
 processors as ``transformers``, in the same order: repetition penalty, temperature, top-k, top-p), turns tokens
 into text incrementally, cuts at a stop string or an end-of-sequence token, reports the text so far through
 ``on_text`` and calls ``check`` between tokens so Stop ends generation at once.
@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from studio.generators.text.fast import Runner
+from studio.generators.text.runners import Runner
 from studio.params import clean_text
 
 

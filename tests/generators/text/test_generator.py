@@ -16,20 +16,13 @@ from studio.cache import ResultCache
 from studio.catalog import Catalog
 from studio.engine import Studio
 from studio.generators.base import Cancelled, Context, Event, ModelSpec
+from studio.generators.text.compact import Int4Linear, ShortlistHead, int4_grid, optimise_for_cpu
 from studio.generators.text.decode import Sampling, decode, find_stop, held_tail, pick_next
-from studio.generators.text.fast import (
-    HFRunner,
-    Int4Linear,
-    LlamaRunner,
-    ShortlistHead,
-    int4_grid,
-    make_runner,
-    optimise_for_cpu,
-)
 from studio.generators.text.generator import TextGenerator
 from studio.generators.text.models import converted_ok, recognise_causal_lm
 from studio.generators.text.params import TextParams
 from studio.generators.text.prompts import clean_helper_output, history_json, parse_history
+from studio.generators.text.runners import HFRunner, LlamaRunner, make_runner
 from studio.memory import MemoryManager, model_bytes
 from studio.params import ParamError, check_params
 from tests.generators.text.helpers import save_tiny_gpt2, save_tiny_llama
