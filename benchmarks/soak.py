@@ -1,6 +1,6 @@
 """Soak: a real studio under a few hundred mixed requests; does its memory or any folder it writes keep growing?
 
-    python -m benchmarks.soak                        # 300 requests (mostly terrain, some music), ~3 minutes
+    python -m benchmarks.soak                        # 200 requests (mostly terrain, some music), ~3 minutes
     python -m benchmarks.soak --requests 1000 --music-every 0
 
 Starts ``python app.py`` on a free loopback port with its own cache folder and small disk budgets, sends the
@@ -130,7 +130,7 @@ def soak(requests: int, music_every: int, budgets: dict[str, float], max_s: floa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=300, help="how many requests (default 300)")
+    ap.add_argument("--requests", type=int, default=200, help="how many requests (default 200)")
     ap.add_argument("--music-every", type=int, default=10, help="every N-th request is music; 0: none (default 10)")
     ap.add_argument("--outputs-gb", type=float, default=0.05)
     ap.add_argument("--gradio-temp-gb", type=float, default=0.05)
@@ -148,6 +148,8 @@ def main() -> None:
     print(f"\nsoak: {len(rss)} requests in {out['elapsed_s']:.0f} s, {out['failed']} failed")
     print(f"  RSS: {out['rss_start']:.0f} MB idle -> {rss[0]:.0f} after the first -> {rss[-1]:.0f} MB at the end")
     print(f"  RSS slope over the second half: {slope(half) * 1024:+.1f} KB/request ({len(half)} requests)")
+    marks = [len(rss) * k // 4 for k in range(4)] + [len(rss) - 1]
+    print("  RSS after request " + ", ".join(f"{m + 1}: {rss[m]:.0f}" for m in marks) + " MB")
     for name, budget_gb in budgets.items():
         budget = budget_gb * GB
         final, peak = out["final"][name], out["peaks"][name]
