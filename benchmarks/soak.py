@@ -7,7 +7,8 @@ Starts ``python app.py`` on a free loopback port with its own cache folder and s
 requests one after another through ``gradio_client`` (terrain at 129 and 257 pixels, every fifth a repeat that the
 result cache answers, every ``--music-every``-th a short music piece), samples the server's RSS (VmRSS) after each
 and the folders' sizes as it goes. It prints the RSS slope per request (least squares over the second half, after
-warm-up) and each folder's size against its budget, then stops the server. It gives up after ``--max-s`` seconds.
+warm-up), the RSS once the server has idled ``--idle-s`` seconds, and each folder's size against its budget, then
+stops the server. It gives up after ``--max-s`` seconds.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def request_of(i: int, music_every: int) -> tuple[str, dict[str, Any]]:
     }
 
 
-def soak(requests: int, music_every: int, budgets: dict[str, float], max_s: float) -> dict[str, Any]:
+def soak(requests: int, music_every: int, budgets: dict[str, float], max_s: float, idle_s: float) -> dict[str, Any]:
     """Run the soak; returns the samples and the folders' final sizes."""
     from gradio_client import Client
 
@@ -111,6 +112,8 @@ def soak(requests: int, music_every: int, budgets: dict[str, float], max_s: floa
                     peaks[name] = max(peaks[name], folder_bytes(f))
         time.sleep(2)  # the janitor is nudged after every request; let it finish the last sweep
         final = {name: folder_bytes(f) for name, f in folders.items()}
+        time.sleep(idle_s)  # does the memory come back once the server is idle?
+        rss_idle = rss_mb(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -120,6 +123,7 @@ def soak(requests: int, music_every: int, budgets: dict[str, float], max_s: floa
     return {
         "rss": rss,
         "rss_start": rss_start,
+        "rss_idle": rss_idle,
         "final": final,
         "peaks": peaks,
         "failed": failed,
@@ -135,6 +139,7 @@ def main() -> None:
     ap.add_argument("--outputs-gb", type=float, default=0.05)
     ap.add_argument("--gradio-temp-gb", type=float, default=0.05)
     ap.add_argument("--result-cache-gb", type=float, default=0.05)
+    ap.add_argument("--idle-s", type=float, default=15, help="idle this long before the last RSS sample (default 15)")
     ap.add_argument("--max-s", type=float, default=600, help="give up after this many seconds (default 600)")
     args = ap.parse_args()
     budgets = {
@@ -142,7 +147,7 @@ def main() -> None:
         "gradio-temp-gb": args.gradio_temp_gb,
         "result-cache-gb": args.result_cache_gb,
     }
-    out = soak(args.requests, args.music_every, budgets, args.max_s)
+    out = soak(args.requests, args.music_every, budgets, args.max_s, args.idle_s)
     rss = out["rss"]
     half = rss[len(rss) // 2 :]
     print(f"\nsoak: {len(rss)} requests in {out['elapsed_s']:.0f} s, {out['failed']} failed")
@@ -150,6 +155,7 @@ def main() -> None:
     print(f"  RSS slope over the second half: {slope(half) * 1024:+.1f} KB/request ({len(half)} requests)")
     marks = [len(rss) * k // 4 for k in range(4)] + [len(rss) - 1]
     print("  RSS after request " + ", ".join(f"{m + 1}: {rss[m]:.0f}" for m in marks) + " MB")
+    print(f"  RSS after {args.idle_s:.0f} s idle: {out['rss_idle']:.0f} MB")
     for name, budget_gb in budgets.items():
         budget = budget_gb * GB
         final, peak = out["final"][name], out["peaks"][name]
