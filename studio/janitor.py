@@ -10,9 +10,7 @@ Policy, as a spec:
 - The newest unit is never removed (it is the result just made), and neither is a ``.staging-*`` folder younger
   than a minute (a result being written); so one unit larger than the budget leaves the folder over it.
 - ``prune`` is a plain function; ``Janitor`` runs it over every budget on a daemon thread, every ``every_s``
-  seconds and soon after ``nudge()`` (which a finished request calls), then its ``after_sweep`` chore (the memory
-  manager's ``release_garbage``: a finished request is the moment to free what it left). Nothing starts at import
-  or construction.
+  seconds and soon after ``nudge()`` (which a finished request calls). Nothing starts at import or construction.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,12 +130,9 @@ class Janitor:
     """Keeps every ``Budget`` folder within its bytes: ``sweep()`` now, or ``start()`` a sweeper thread that sweeps
     every ``every_s`` seconds and soon after each ``nudge()``; ``stop()`` ends it."""
 
-    def __init__(
-        self, budgets: Sequence[Budget], every_s: float = 60.0, after_sweep: Callable[[], object] | None = None
-    ) -> None:
+    def __init__(self, budgets: Sequence[Budget], every_s: float = 60.0) -> None:
         self.budgets = list(budgets)
         self.every_s = float(every_s)
-        self.after_sweep = after_sweep  # run on the sweeper thread after each sweep (the memory manager's GC)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -177,14 +172,10 @@ class Janitor:
             self._thread = None
 
     def _run(self) -> None:
-        while True:  # sweeps at least once, also when stopped at once
+        while not self._stop.is_set():
             try:
                 self.sweep()
             except OSError:
                 log.exception("sweeping the studio's folders failed; trying again later")
-            if self.after_sweep is not None:
-                self.after_sweep()
-            if self._stop.is_set():
-                return
             self._wake.wait(self.every_s)
             self._wake.clear()

@@ -20,19 +20,14 @@ Policy, as a spec:
 - ``snapshot()`` reports the table for the UI's "Loaded models" panel; ``unload(key)`` drops one model.
 - CPU only works the same way: the compute device is the CPU and only the RAM budget applies.
 
-Device moves of shared models, ``torch.cuda.empty_cache()`` and handing the C heap's free pages back to the
-system (``release_garbage``) happen here and nowhere else.
+Device moves of shared models and ``torch.cuda.empty_cache()`` happen here and nowhere else.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
-import functools
 import gc
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,24 +37,6 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name).malloc_trim if name else None  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
-        return None
-
-
-def trim_heap() -> bool:
-    """Hand the C heap's free pages back to the system (glibc ``malloc_trim(0)``); False where there is none."""
-    trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
 
 
 class OutOfMemory(RuntimeError):
@@ -159,7 +136,6 @@ class MemoryManager:
         self._key_locks: dict[str, threading.Lock] = {}
         self._reaper: threading.Thread | None = None
         self._stop = threading.Event()
-        self._garbage_released = -math.inf  # time.monotonic() of the last release_garbage
 
     # -- tiers ---------------------------------------------------------------------------------------------
     @property
@@ -306,24 +282,6 @@ class MemoryManager:
             for k in idle:
                 self._drop(k)
         return idle
-
-    def release_garbage(self, min_interval_s: float = 10.0) -> bool:
-        """Collect reference cycles and hand freed heap pages back, at most once per ``min_interval_s``.
-
-        Requests leave their big buffers in reference cycles (trimesh's meshes for a GLB, Gradio's iterator
-        frames); promoted to the oldest generation they waited for the collector's rare full passes while glibc's
-        arenas kept the pages, so the server's RSS climbed ~0.3-0.6 MB per terrain request and stayed. A full
-        collection takes ~250 ms here, too much per request: the janitor calls this after it sweeps, soon after
-        requests, and the interval bounds the cost. Returns whether it ran.
-        """
-        now = time.monotonic()
-        with self._lock:
-            if now - self._garbage_released < min_interval_s:
-                return False
-            self._garbage_released = now
-        gc.collect()
-        trim_heap()
-        return True
 
     def start_idle_reaper(self, interval_s: float = 60.0) -> None:
         """Run ``reap_idle`` every ``interval_s`` in a daemon thread (idempotent)."""

@@ -32,14 +32,14 @@ class Services:
         return self.studio.catalog
 
 
-def build_janitor(settings: Settings, memory: MemoryManager) -> Janitor:
-    """The janitor of the folders the studio writes besides the result cache (which keeps its own budget); after
-    each sweep it lets ``memory`` free what finished requests left behind."""
-    budgets = [
-        Budget(settings.outputs_dir, int(settings.outputs_gb * GB), collections=("thumbs", "sweeps")),
-        Budget(settings.gradio_temp_dir, int(settings.gradio_temp_gb * GB)),
-    ]
-    return Janitor(budgets, after_sweep=memory.release_garbage)
+def build_janitor(settings: Settings) -> Janitor:
+    """The janitor of the folders the studio writes besides the result cache (which keeps its own budget)."""
+    return Janitor(
+        [
+            Budget(settings.outputs_dir, int(settings.outputs_gb * GB), collections=("thumbs", "sweeps")),
+            Budget(settings.gradio_temp_dir, int(settings.gradio_temp_gb * GB)),
+        ]
+    )
 
 
 def build_services(settings: Settings) -> Services:
@@ -56,4 +56,4 @@ def build_services(settings: Settings) -> Services:
     catalog = Catalog(generators, model_dirs=settings.model_dirs)
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     studio = Studio(generators, catalog, memory, cache)
-    return Services(settings=settings, studio=studio, janitor=build_janitor(settings, memory))
+    return Services(settings=settings, studio=studio, janitor=build_janitor(settings))
