@@ -12,6 +12,8 @@ Policy, as a spec:
   damaged on disk is treated as a miss and removed.
 - A hit touches the entry's mtime; when the total size passes the byte budget the least recently used entries are
   removed until it fits again. A lock file serialises eviction between processes.
+- A temp file is named with its writer's pid; those of writers no longer alive (or older than an hour) are swept
+  when a cache is opened and on each eviction.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAGIC = b"STUDIO-CACHE-1\n"
 SUFFIX = ".entry"
+TEMP_PREFIX = ".tmp-"  # then the writer's pid: ".tmp-<pid>-<random>.entry"
+TEMP_MAX_AGE_S = 3600.0
 
 
 class Uncacheable(TypeError):
@@ -94,27 +98,66 @@ def encode_entry(entry: CacheEntry) -> bytes:
     return MAGIC + len(header).to_bytes(8, "little") + header + body
 
 
+def _file_list(header: Any) -> list[tuple[str, int, str, str]]:
+    """(name, size, sha256, role) of each file a header lists; raises ``ValueError`` unless it is well-formed."""
+    if not isinstance(header, dict) or not isinstance(header.get("recipe"), dict):
+        raise ValueError("header has no recipe object")
+    listed = header.get("files")
+    if not isinstance(listed, list):
+        raise ValueError("header has no file list")
+    out = []
+    for f in listed:
+        if not isinstance(f, dict):
+            raise ValueError("a file entry is not an object")
+        name, size, digest, role = f.get("name"), f.get("size"), f.get("sha256"), f.get("role", "data")
+        if not (isinstance(name, str) and isinstance(digest, str) and isinstance(role, str)):
+            raise ValueError(f"file entry {f!r:.80} lacks a name, sha256 or role string")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"file {name!r} has no valid size")
+        out.append((name, size, digest, role))
+    if len({name for name, *_ in out}) != len(out):
+        raise ValueError("a file is listed twice")
+    return out
+
+
 def decode_entry(blob: bytes) -> CacheEntry:
-    """Parse and verify an entry; raises ``ValueError`` if it is torn or damaged."""
+    """Parse and verify an entry; raises ``ValueError`` (and nothing else) if it is torn or damaged in any way."""
     if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 8:
         raise ValueError("not a cache entry")
     pos = len(MAGIC)
     n = int.from_bytes(blob[pos : pos + 8], "little")
     pos += 8
-    header = json.loads(blob[pos : pos + n].decode("utf-8"))
+    try:
+        header = json.loads(blob[pos : pos + n].decode("utf-8"))
+    except (UnicodeDecodeError, RecursionError) as exc:  # JSONDecodeError is a ValueError already
+        raise ValueError(f"unreadable header: {type(exc).__name__}") from None
     pos += n
     files: dict[str, bytes] = {}
     roles: dict[str, str] = {}
-    for f in header["files"]:
-        data = blob[pos : pos + f["size"]]
-        pos += f["size"]
-        if len(data) != f["size"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
-            raise ValueError(f"file {f['name']!r} is damaged")
-        files[f["name"]] = data
-        roles[f["name"]] = f.get("role", "data")
+    for name, size, digest, role in _file_list(header):
+        data = blob[pos : pos + size]
+        pos += size
+        if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+            raise ValueError(f"file {name!r} is damaged")
+        files[name] = data
+        roles[name] = role
     if pos != len(blob):
         raise ValueError("trailing bytes")
     return CacheEntry(files=files, recipe=header["recipe"], roles=roles)
+
+
+def _writer_alive(temp_name: str) -> bool:
+    """Whether the process named in a temp file's name may still be writing it (True when the name has no pid)."""
+    pid_text = temp_name[len(TEMP_PREFIX) :].partition("-")[0]
+    if not pid_text.isdigit():
+        return True  # an older name without a pid: only its age can tell
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # alive under another user; or not a pid at all, left to the age rule
+    return True
 
 
 class ResultCache:
@@ -124,6 +167,7 @@ class ResultCache:
         self.root = Path(root)
         self.budget_bytes = int(budget_bytes)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._sweep_temp()
 
     def _path(self, key: str) -> Path:
         if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
@@ -137,9 +181,12 @@ class ResultCache:
             blob = path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:  # unreadable (a folder in its place, permissions): a miss, left for a person to see
+            log.warning("cannot read cache entry %s: %s", key, exc)
+            return None
         try:
             entry = decode_entry(blob)
-        except (ValueError, KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except ValueError as exc:
             log.warning("dropping damaged cache entry %s: %s", key, exc)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -153,7 +200,7 @@ class ResultCache:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         blob = encode_entry(entry)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=SUFFIX)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=SUFFIX)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)
@@ -170,7 +217,7 @@ class ResultCache:
         for sub in os.scandir(self.root):
             if sub.is_dir():
                 for e in os.scandir(sub.path):
-                    if e.name.endswith(SUFFIX) and not e.name.startswith(".tmp-"):
+                    if e.name.endswith(SUFFIX) and not e.name.startswith(TEMP_PREFIX):
                         yield e
 
     @contextlib.contextmanager
@@ -203,16 +250,19 @@ class ResultCache:
             self._sweep_temp()
             return freed
 
-    def _sweep_temp(self, older_than_s: float = 3600.0) -> None:
-        """Remove temp files left by writers that died mid-write (never readable as entries)."""
+    def _sweep_temp(self) -> None:
+        """Remove temp files left by writers that died mid-write (never readable as entries): those whose writer's
+        pid is not alive, and any older than ``TEMP_MAX_AGE_S`` (a pid reused, another machine's writer)."""
         now = time.time()
         for sub in os.scandir(self.root):
-            if sub.is_dir():
-                for e in os.scandir(sub.path):
-                    if e.name.startswith(".tmp-"):
-                        with contextlib.suppress(FileNotFoundError):
-                            if now - e.stat().st_mtime > older_than_s:
-                                os.unlink(e.path)
+            if not sub.is_dir():
+                continue
+            for e in os.scandir(sub.path):
+                if not e.name.startswith(TEMP_PREFIX):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if not _writer_alive(e.name) or now - e.stat().st_mtime > TEMP_MAX_AGE_S:
+                        os.unlink(e.path)
 
     def size_bytes(self) -> int:
         """Total bytes of all entries."""

@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"requests one client address may have waiting or running (default {caps.per_address}); through "
         "the --share tunnel all visitors may have the tunnel's one address",
     )
+    p.add_argument("--outputs-gb", type=_positive, default=5.0, help="size of outputs/, oldest pruned (default 5 GB)")
+    p.add_argument("--gradio-temp-gb", type=_positive, default=2.0, help="size of Gradio's temp folder (default 2 GB)")
+    p.add_argument("--temp-age-min", type=_positive, default=60.0, help="Gradio deletes its temp files after (60)")
     return p
 
 
@@ -176,7 +179,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "gpu_budget_fraction": args.gpu_budget,
         "ram_budget_gb": args.ram_budget,
         "result_cache_gb": args.result_cache_gb,
+        "outputs_gb": args.outputs_gb,
+        "gradio_temp_gb": args.gradio_temp_gb,
+        "temp_age_min": args.temp_age_min,
     }
+    if os.environ.get("GRADIO_TEMP_DIR"):  # the user's choice wins over cache_dir/gradio
+        kwargs["gradio_temp"] = Path(os.environ["GRADIO_TEMP_DIR"])
     if args.cache_dir is not None:
         kwargs["cache_dir"] = args.cache_dir
     return Settings(**kwargs)
@@ -214,10 +222,14 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(problem)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    settings = settings_from(args)
+    # Gradio reads its temp folder from the environment, partly at import: a folder of this studio's own (not the
+    # machine-wide /tmp/gradio) is one the janitor may prune without touching another app's files.
+    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
     from studio.services import build_services
     from studio.ui.app import CSS, HEAD, build_app, theme
 
-    services = build_services(settings_from(args))
+    services = build_services(settings)
     services.memory.start_idle_reaper()
     operators = Operators.from_flags(args.admin, has_auth=args.auth is not None, share=args.share)
     if args.auth is not None and not args.admin:
@@ -227,18 +239,25 @@ def main(argv: list[str] | None = None) -> None:
     demo.queue(max_size=64, default_concurrency_limit=1, api_open=False)
     if args.share:
         log.info("asking for a public link; if no tunnel can be made the studio keeps serving locally")
-    demo.launch(
-        app_kwargs={"middleware": front_door(args)},
-        run_history=False,  # the studio keeps its own History; Gradio's page would be one more way in
-        server_name=args.host,
-        server_port=args.port,
-        share=args.share,
-        auth=args.auth,
-        allowed_paths=[str(services.settings.outputs_dir)],
-        max_file_size="50mb",
-        theme=theme(),
-        css=CSS,
-        head=HEAD,
-        footer_links=["api", "settings"],
-        show_error=True,
-    )
+    janitor = services.janitor
+    if janitor is not None:
+        janitor.start()
+    try:
+        demo.launch(
+            app_kwargs={"middleware": front_door(args)},
+            run_history=False,  # the studio keeps its own History; Gradio's page would be one more way in
+            server_name=args.host,
+            server_port=args.port,
+            share=args.share,
+            auth=args.auth,
+            allowed_paths=[str(services.settings.outputs_dir)],
+            max_file_size="50mb",
+            theme=theme(),
+            css=CSS,
+            head=HEAD,
+            footer_links=["api", "settings"],
+            show_error=True,
+        )
+    finally:
+        if janitor is not None:
+            janitor.stop()

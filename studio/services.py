@@ -8,10 +8,13 @@ from studio.cache import ResultCache
 from studio.catalog import Catalog
 from studio.engine import Studio
 from studio.keys import server_key
+from studio.janitor import Budget, Janitor
 from studio.memory import MemoryManager
 from studio.outputs import Outputs
 from studio.registry import make_generators
 from studio.settings import Settings
+
+GB = 1024**3
 
 
 @dataclass
@@ -21,6 +24,7 @@ class Services:
     settings: Settings
     studio: Studio
     outputs: Outputs
+    janitor: Janitor | None = None  # keeps outputs/ and Gradio's temp folder in budget (started by launch)
 
     @property
     def memory(self) -> MemoryManager:
@@ -31,17 +35,29 @@ class Services:
         return self.studio.catalog
 
 
+def build_janitor(settings: Settings) -> Janitor:
+    """The janitor of the folders the studio writes besides the result cache (which keeps its own budget)."""
+    return Janitor(
+        [
+            Budget(settings.outputs_dir, int(settings.outputs_gb * GB), collections=("thumbs", "sweeps")),
+            Budget(settings.gradio_temp_dir, int(settings.gradio_temp_gb * GB)),
+        ]
+    )
+
+
 def build_services(settings: Settings) -> Services:
-    """Make the one memory manager, the one result cache, the catalog and the engine from ``settings``."""
+    """Make the one memory manager, the one result cache, the catalog, the engine and the janitor from
+    ``settings``; nothing is started (``launch`` starts the reapers)."""
     generators = make_generators(settings)
     memory = MemoryManager(
         device=settings.device,
         gpu_budget_fraction=settings.gpu_budget_fraction,
-        ram_budget_bytes=int(settings.ram_budget_gb * 1024**3),
+        ram_budget_bytes=int(settings.ram_budget_gb * GB),
         idle_timeout_s=settings.idle_timeout_min * 60,
     )
-    cache = ResultCache(settings.results_dir, budget_bytes=int(settings.result_cache_gb * 1024**3))
+    cache = ResultCache(settings.results_dir, budget_bytes=int(settings.result_cache_gb * GB))
     catalog = Catalog(generators, model_dirs=settings.model_dirs)
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs = Outputs(settings.outputs_dir, server_key(settings.cache_dir), generators)
-    return Services(settings=settings, studio=Studio(generators, catalog, memory, cache), outputs=outputs)
+    studio = Studio(generators, catalog, memory, cache)
+    return Services(settings=settings, studio=studio, outputs=outputs, janitor=build_janitor(settings))

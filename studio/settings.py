@@ -19,7 +19,8 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """Paths and budgets. ``cache_dir`` holds results (``results/``), converted models (``models/``) and outputs."""
+    """Paths and budgets. ``cache_dir`` holds results (``results/``), converted models (``models/``), outputs
+    (``outputs/``) and, unless ``GRADIO_TEMP_DIR`` says otherwise, Gradio's temp folder (``gradio/``)."""
 
     cache_dir: Path = field(default_factory=default_cache_dir)
     assets_dir: Path = ROOT / "assets" / "models"
@@ -29,6 +30,22 @@ class Settings:
     ram_budget_gb: float = 8.0
     result_cache_gb: float = 2.0
     idle_timeout_min: float = 30.0
+    outputs_gb: float = 5.0  # budget of outputs/ (result folders, thumbnails, sweep sheets)
+    gradio_temp_gb: float = 2.0  # budget of Gradio's temp folder (copies of outputs handed out, uploads)
+    temp_age_min: float = 60.0  # Gradio deletes the files it handed out (and uploads) this much later
+    gradio_temp: Path | None = None  # Gradio's temp folder; None: ``cache_dir/gradio``
+
+    @property
+    def gradio_temp_dir(self) -> Path:
+        """Where Gradio keeps uploads and the copies of outputs it serves (``launch`` points it here)."""
+        return self.gradio_temp if self.gradio_temp is not None else self.cache_dir / "gradio"
+
+    @property
+    def delete_cache(self) -> tuple[int, int]:
+        """Gradio's ``delete_cache=(every_s, age_s)``: each ``every_s`` it deletes the files it created (outputs
+        it copied, uploads) whose ctime is older than ``age_s``; files it did not create are not its concern."""
+        age_s = max(1, round(self.temp_age_min * 60))
+        return min(age_s, 600), age_s
 
     @property
     def results_dir(self) -> Path:

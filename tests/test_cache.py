@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import signal
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from studio.cache import CacheEntry, ResultCache, Uncacheable, cache_key, decode_entry, encode_entry
+from studio.cache import MAGIC, CacheEntry, ResultCache, Uncacheable, cache_key, decode_entry, encode_entry
 
 
 def test_key_is_type_tagged_and_order_free():
@@ -53,10 +54,58 @@ def test_damaged_entry_is_a_miss(tmp_path):
     assert not path.exists()
 
 
+def _with_header(header: object, body: bytes = b"") -> bytes:
+    text = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return MAGIC + len(text).to_bytes(8, "little") + text + body
+
+
+DAMAGED_HEADERS = [
+    {"recipe": {}, "files": [{"name": "a.png", "sha256": "0" * 64}]},  # no size
+    {"recipe": {}, "files": [{"name": "a.png", "size": "4", "sha256": "0" * 64}]},
+    {"recipe": {}, "files": [{"name": "a.png", "size": -4, "sha256": "0" * 64}]},
+    {"recipe": {}, "files": [{"name": "a.png", "size": True, "sha256": "0" * 64}]},
+    {"recipe": {}, "files": [{"name": 7, "size": 4, "sha256": "0" * 64}]},
+    {"recipe": {}, "files": [["a.png", 4]]},
+    {"recipe": {}, "files": {"a.png": 4}},
+    {"recipe": [], "files": []},
+    {"files": []},
+    [],
+    b"[" * 100_000 + b"]" * 100_000,  # RecursionError inside json
+    b"\xff\xfe",
+]
+
+
+@pytest.mark.parametrize("header", DAMAGED_HEADERS, ids=range(len(DAMAGED_HEADERS)))
+def test_damaged_but_well_formed_entry_is_a_miss_and_removed(tmp_path, header):
+    c = ResultCache(tmp_path)
+    k = cache_key({"damaged": 1})
+    c.put(k, _entry())
+    path = c._path(k)
+    path.write_bytes(_with_header(header, b"data"))
+    with pytest.raises(ValueError):
+        decode_entry(path.read_bytes())
+    assert c.get(k) is None
+    assert not path.exists()
+
+
+def test_temp_files_of_live_writers_stay_dead_or_stale_ones_go(tmp_path):
+    c = ResultCache(tmp_path)
+    sub = tmp_path / "ab"
+    sub.mkdir()
+    mine = sub / f".tmp-{os.getpid()}-x.entry"  # this process is alive and may be writing
+    dead = sub / ".tmp-999999999-x.entry"  # beyond any pid
+    stale = sub / f".tmp-{os.getpid()}-y.entry"
+    for p in (mine, dead, stale):
+        p.write_bytes(b"half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    c.evict()
+    assert mine.exists() and not dead.exists() and not stale.exists()
+
+
 def test_truncated_blob_never_decodes():
     blob = encode_entry(_entry(1000))
     for cut in (10, 30, len(blob) // 2, len(blob) - 1):
-        with pytest.raises((ValueError, KeyError)):
+        with pytest.raises(ValueError):
             decode_entry(blob[:cut])
 
 
@@ -116,8 +165,9 @@ def test_writer_killed_mid_write_leaves_no_readable_entry(tmp_path):
     time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.join()
-    c = ResultCache(tmp_path)
     assert any(p.name.startswith(".tmp-") for p in tmp_path.rglob("*")), "the writer was killed before writing"
+    c = ResultCache(tmp_path)
+    assert not any(p.name.startswith(".tmp-") for p in tmp_path.rglob("*")), "a dead writer's temp file is swept"
     assert c.get(key) is None
     c.put(key, _entry())  # and the key still works afterwards
     assert c.get(key) is not None

@@ -140,3 +140,17 @@ def test_admin_must_be_a_login_user(capsys):
             main(argv)
         assert err.value.code == 2
         assert "--admin ann: not a --auth user" in capsys.readouterr().err
+
+
+def test_disk_budget_flags_become_settings(tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    args = build_parser().parse_args(
+        ["--cache-dir", str(tmp_path), "--outputs-gb", "0.5", "--gradio-temp-gb", "0.25", "--temp-age-min", "2"]
+    )
+    s = settings_from(args)
+    assert (s.outputs_gb, s.gradio_temp_gb, s.temp_age_min) == (0.5, 0.25, 2)
+    assert s.gradio_temp_dir == tmp_path / "gradio" and s.delete_cache == (120, 120)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "mine"))
+    assert settings_from(args).gradio_temp_dir == tmp_path / "mine"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--outputs-gb", "0"])

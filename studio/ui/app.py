@@ -71,7 +71,9 @@ def build_app(services: Services, operators: Operators | None = None) -> gr.Bloc
         operators = Operators(local_visitor=True)
     handles: dict[str, dict[str, Any]] = {}
     tab_blocks: dict[str, Any] = {}
-    with gr.Blocks(title="Studio", analytics_enabled=False) as demo:
+    # Gradio deletes the copies of outputs it served, and uploads, some time after it made them; the janitor keeps
+    # the folder under its byte budget in between.
+    with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=services.settings.delete_cache) as demo:
         gr.Markdown("# Studio\nText, images, music and landscapes, generated on this machine.")
         with gr.Tabs(elem_id="studio-tabs") as tabs:
             for title, modality, module, builder in TABS:

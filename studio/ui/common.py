@@ -168,6 +168,9 @@ def run_request(
             if isinstance(item, Result):
                 item.write(services.outputs)
                 yield item
+                # Gradio has copied the outputs into its temp folder by the time it asks for the next item.
+                if services.janitor is not None:
+                    services.janitor.nudge()
             else:
                 if item.kind == "progress" and progress is not None and item.total:
                     progress((item.step, item.total), desc=item.desc or None)

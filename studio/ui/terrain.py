@@ -105,8 +105,12 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
                 yield None  # lets Stop end the handler at the next step
 
     def api_body(values: dict[str, Any], progress: gr.Progress) -> Any:
+        # Only the result is yielded: a gr.skip() tick makes Gradio 6.31 keep a per-session copy of each output,
+        # and the value after it files that copy again under a new id, so an API client's session grew by five
+        # components (~70 KB) per request for as long as it lived. Progress still reaches the client.
         for item in run(values, progress):
-            yield _outputs_of(item) if item is not None else tuple(gr.skip() for _ in outputs)
+            if item is not None:
+                yield _outputs_of(item)
 
     def prepare(values: dict[str, Any], ov: list[str]) -> dict[str, Any]:
         return follow_prompt(values, autos, ov)
