@@ -10,9 +10,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from studio.keys import KEY_FILE
 from studio.server.fairness import QueueCaps
 from studio.server.operators import Operators
-from studio.settings import Settings, default_cache_dir
+from studio.settings import ROOT, Settings, default_cache_dir
 
 if TYPE_CHECKING:
     from starlette.middleware import Middleware
@@ -190,6 +191,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**kwargs)
 
 
+def blocked_paths(settings: Settings) -> list[str]:
+    """Folders and files Gradio must never serve, whatever a handler returns: the studio's code and git folder (the
+    working directory Gradio would otherwise allow), and the cache folder's private parts (results, converted models,
+    the server's key). Defence in depth: no handler hands out a path from a browser (``studio/outputs.py``)."""
+    cache = settings.cache_dir
+    private = [ROOT / ".git", ROOT / "studio", ROOT / "tests", ROOT / "scripts", ROOT / ".ci"]
+    private += [settings.results_dir, settings.converted_dir, cache / KEY_FILE, cache / "browser-state-secret"]
+    return [str(p) for p in private]
+
+
 def front_door(args: argparse.Namespace) -> list[Middleware]:
     """The ASGI middleware in front of Gradio's routes, outermost first."""
     from starlette.middleware import Middleware
@@ -251,6 +262,7 @@ def main(argv: list[str] | None = None) -> None:
             share=args.share,
             auth=args.auth,
             allowed_paths=[str(services.settings.outputs_dir)],
+            blocked_paths=blocked_paths(services.settings),
             max_file_size="50mb",
             theme=theme(),
             css=CSS,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from studio.cache import ResultCache
 from studio.catalog import Catalog
 from studio.engine import Studio
-from studio.keys import server_key
 from studio.janitor import Budget, Janitor
+from studio.keys import server_key
 from studio.memory import MemoryManager
 from studio.outputs import Outputs
 from studio.registry import make_generators
