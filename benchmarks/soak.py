@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -47,26 +45,13 @@ def slope(ys: list[float]) -> float:
 
 
 def start(cache_dir: Path, budgets: dict[str, float]) -> tuple[subprocess.Popen[bytes], str]:
-    """``python app.py`` on a free loopback port with ``cache_dir`` and the budget flags; (process, url)."""
-    from tests.app.conftest import free_port
+    """``python app.py`` on a free loopback port with ``cache_dir`` (``<tmp>/cache``) and the budget flags."""
+    from tests.app.conftest import start_server
 
-    port = free_port()
     flags = [f"--{name}={value}" for name, value in budgets.items()]
     env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
     env.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
-    log = open(cache_dir.parent / "server.log", "wb")  # noqa: SIM115 (closed with the process)
-    cmd = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--cache-dir", str(cache_dir)]
-    proc = subprocess.Popen([*cmd, *flags], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"the studio did not start; see {cache_dir.parent / 'server.log'}")
+    return start_server(cache_dir.parent, *flags, env=env)
 
 
 def request_of(i: int, music_every: int) -> tuple[str, dict[str, Any]]:
@@ -115,11 +100,9 @@ def soak(requests: int, music_every: int, budgets: dict[str, float], max_s: floa
         time.sleep(idle_s)  # does the memory come back once the server is idle?
         rss_idle = rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        from tests.app.conftest import stop_server
+
+        stop_server(proc)
     return {
         "rss": rss,
         "rss_start": rss_start,

@@ -51,16 +51,21 @@ def start_server(
     raise RuntimeError(f"server did not answer: {(tmp / 'server.log').read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("studio-server")
-    proc, url = start_server(tmp)
-    yield url
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """End a server started by ``start_server``: terminate, then kill if it has not gone in 10 s."""
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("studio-server")
+    proc, url = start_server(tmp)
+    yield url
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

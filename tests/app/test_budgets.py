@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
 from studio.janitor import folder_bytes
-from tests.app.conftest import start_server
+from tests.app.conftest import start_server, stop_server
 
 BUDGET_GB = 0.003  # about three 129-pixel terrain results
 BUDGET = int(BUDGET_GB * 1024**3)
@@ -51,8 +50,4 @@ def test_outputs_and_gradio_temp_stay_within_their_budgets(tmp_path):
         *_, recipe, status = client.predict(prompt="gentle green hills", size_px=129, seed=99, api_name="/terrain")
         assert recipe["seed"] == 99 and "Generated" in status
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)

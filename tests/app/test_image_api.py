@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 from PIL import Image
 
-from tests.app.conftest import start_server
+from tests.app.conftest import start_server, stop_server
 from tests.generators.image.helpers import save_tiny_sd
 
 REQUEST = {"prompt": "red apple", "model": "tiny-sd", "num_steps": 2, "seed": 7, "width": 64, "height": 64}
@@ -26,11 +25,7 @@ def image_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     try:
         yield Client(url, analytics_enabled=False, verbose=False, download_files=False)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 def _call(client, **kw):

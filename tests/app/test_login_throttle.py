@@ -3,14 +3,13 @@ delay passes (raw HTTP, real server)."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from email.message import Message
 
-from tests.app.conftest import start_server
+from tests.app.conftest import start_server, stop_server
 
 
 def post_login(url: str, user: str, password: str) -> tuple[int, Message, str]:
@@ -41,8 +40,4 @@ def test_failed_logins_back_off_and_a_success_resets(tmp_path):
         # A success forgets the failures: the next wrong password is an ordinary 400 again.
         assert post_login(url, "ann", "guess6")[0] == 400
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 
-from tests.app.conftest import start_server
+from tests.app.conftest import start_server, stop_server
 from tests.app.raw_queue import completed, fetch_json, fn_index, join
 
 
@@ -55,8 +54,4 @@ def test_one_visitor_is_capped_and_another_is_still_served(tmp_path):
         # Once its jobs are done the greedy visitor may join again.
         assert join(url, index, data, "greedy")[0] == 200
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)

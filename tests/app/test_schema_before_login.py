@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -10,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.app.conftest import start_server
+from tests.app.conftest import start_server, stop_server
 
 # Words of the schema and the component config that the full page carries and the login page must not.
 SCHEMA_WORDS = ["/terrain", "/image", "parameter_name", "fn_index", "Size (px)", "size_px", "Negative prompt"]
@@ -21,11 +20,7 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("auth-server")
     proc, url = start_server(tmp, "--auth", "ann:secret")
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def get(url: str, cookie: str = "") -> tuple[int, str]:

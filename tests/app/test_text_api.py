@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.app.conftest import start_server
+from tests.app.conftest import start_server, stop_server
 from tests.generators.text.helpers import save_tiny_llama
 
 TEXT = {"prompt": "Hello there", "model": "tiny-llama", "max_new_tokens": 12, "seed": 3}
@@ -22,11 +21,7 @@ def text_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     save_tiny_llama(tmp / "models" / "tiny-llama")
     proc, url = start_server(tmp, "--model-dir", str(tmp / "models"))
     yield Client(url, analytics_enabled=False, verbose=False, download_files=False)
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def test_text_endpoint_takes_the_documented_names(text_client):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from tests.app.conftest import start_server
+from tests.app.conftest import start_server, stop_server
 from tests.app.raw_queue import completed, fetch_json, fn_index, join, run_direct
 from tests.generators.image.helpers import save_tiny_sd
 
@@ -23,11 +22,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     flags = ("--auth", "ann:secret", "--auth", "bob:hunter2", "--admin", "ann", "--model-dir", str(tmp / "models"))
     proc, url = start_server(tmp, *flags)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 def login(url: str, user: str, password: str) -> str:
