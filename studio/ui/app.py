@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
+from collections.abc import Callable
 
 import gradio as gr
 
 from studio import __version__
 from studio.server.operators import Operators
 from studio.services import Services
+from studio.ui.handles import TabHandles
 from studio.ui.history import build_history, load_gallery
+from studio.ui.image import build_image_tab
 from studio.ui.models_panel import build_models_panel
+from studio.ui.music import build_music_tab
 from studio.ui.send import wire_sends
 from studio.ui.sweep import build_sweep
+from studio.ui.terrain import build_terrain_tab
+from studio.ui.text import build_text_tab
 
 log = logging.getLogger(__name__)
 
-# (tab title, modality, module, builder) in the order the tabs appear.
-TABS = [
-    ("Text", "text", "studio.ui.text", "build_text_tab"),
-    ("Image", "image", "studio.ui.image", "build_image_tab"),
-    ("Music", "music", "studio.ui.music", "build_music_tab"),
-    ("Terrain", "terrain", "studio.ui.terrain", "build_terrain_tab"),
+# (tab title, modality, builder) in the order the tabs appear.
+TABS: list[tuple[str, str, Callable[[Services], TabHandles]]] = [
+    ("Text", "text", build_text_tab),
+    ("Image", "image", build_image_tab),
+    ("Music", "music", build_music_tab),
+    ("Terrain", "terrain", build_terrain_tab),
 ]
 
 FOOTER = (
@@ -69,26 +73,23 @@ def build_app(services: Services, operators: Operators | None = None) -> gr.Bloc
     """
     if operators is None:
         operators = Operators(local_visitor=True)
-    handles: dict[str, dict[str, Any]] = {}
-    tab_blocks: dict[str, Any] = {}
+    handles: dict[str, TabHandles] = {}  # by modality, in tab order
     # Gradio deletes the copies of outputs it served, and uploads, some time after it made them; the janitor keeps
     # the folder under its byte budget in between.
     with gr.Blocks(title="Studio", analytics_enabled=False, delete_cache=services.settings.delete_cache) as demo:
         gr.Markdown("# Studio\nText, images, music and landscapes, generated on this machine.")
         with gr.Tabs(elem_id="studio-tabs") as tabs:
-            for title, modality, module, builder in TABS:
+            for title, modality, build in TABS:
                 if modality not in services.studio.generators:
                     continue
-                with gr.Tab(title, id=modality, elem_id=f"tab-{modality}") as tab_blocks[modality]:
-                    build = getattr(importlib.import_module(module), builder)
-                    handles[modality] = build(services) or {}
+                with gr.Tab(title, id=modality, elem_id=f"tab-{modality}"):
+                    handles[modality] = build(services)
                     build_sweep(services, modality, handles[modality])
-        wire_sends(services, handles, tab_blocks, tabs)
+        wire_sends(services, handles, tabs)
         hist = build_history(services, handles, tabs)
         build_models_panel(demo, services, operators)
         gr.Markdown(FOOTER, elem_id="studio-footer")
-        demo.load(load_gallery(services), [hist["history"]], [hist["gallery"]], api_visibility="private", queue=False)
-    demo.studio_handles = handles  # type: ignore[attr-defined]
+        demo.load(load_gallery(services), [hist.history], [hist.gallery], api_visibility="private", queue=False)
     return demo
 
 

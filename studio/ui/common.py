@@ -4,7 +4,8 @@ A tab declares nothing twice: ``widget_for(TerrainParams, "roughness")`` makes t
 metadata, the same metadata the server validates with. ``api_handler`` gives a handler a real signature with the
 params' field names, so API clients call ``/terrain`` with keyword arguments named like the dataclass fields.
 ``run_request`` validates, runs the engine on a worker thread, turns its events into progress and live updates,
-and turns errors into ``gr.Error`` messages (the only place errors meet the UI).
+and turns errors into ``gr.Error`` messages (the only place errors meet the UI). The small helpers below it (uploads,
+model menus, a result's files) are the ones more than one tab needs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 import gradio as gr
 
@@ -27,6 +28,10 @@ from studio.ui.fields import strict
 
 log = logging.getLogger(__name__)
 
+C = TypeVar("C", bound=gr.components.Component)
+
+MAX_UPLOAD_MB = 20
+
 
 def auto_fields(cls: type) -> list[str]:
     """Fields typed ``float | None`` / ``int | None``: None means "let the prompt decide"."""
@@ -38,6 +43,15 @@ def follow_prompt(values: dict[str, Any], autos: Sequence[str], overridden: Sequ
     """The request's values: the prompt-following fields (``autos``) the visitor did not set become None, so the
     prompt decides them; the ones in ``overridden`` keep the slider's value."""
     return {**values, **{n: None for n in autos if n not in overridden}}
+
+
+def prompt_follower(autos: Sequence[str]) -> Callable[[dict[str, Any], Sequence[str]], dict[str, Any]]:
+    """``follow_prompt`` for the fields ``autos``: ``fn(values, overridden)``, a tab's ``Prepare.fn``."""
+
+    def prepare(values: dict[str, Any], overridden: Sequence[str]) -> dict[str, Any]:
+        return follow_prompt(values, autos, overridden)
+
+    return prepare
 
 
 def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Component:
@@ -88,6 +102,27 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
     text["max_length"] = spec.max_len
     text.update(common)
     return strict(gr.Textbox(**text), name)
+
+
+def typed_widget(kind: type[C], cls: type, name: str, **overrides: Any) -> C:
+    """``widget_for(cls, name, **overrides)``, checked to be the ``kind`` of component the caller listens to."""
+    widget = widget_for(cls, name, **overrides)
+    if not isinstance(widget, kind):
+        raise TypeError(f"{cls.__name__}.{name}: expected a {kind.__name__} widget, got a {type(widget).__name__}")
+    return widget
+
+
+def prompt_widget(cls: type, **overrides: Any) -> gr.Textbox:
+    """The prompt box of params class ``cls``."""
+    return typed_widget(gr.Textbox, cls, "prompt", **overrides)
+
+
+def number_widget(widgets: dict[str, gr.components.Component], name: str) -> gr.Slider | gr.Number:
+    """The slider (or number box) of field ``name``, typed as one (for its ``.input`` event)."""
+    widget = widgets[name]
+    if not isinstance(widget, (gr.Slider, gr.Number)):
+        raise TypeError(f"{name} should be a number, got a {type(widget).__name__}")
+    return widget
 
 
 def show_used_widgets(services: Services, modality: str, widgets: dict[str, Any]) -> None:
@@ -184,3 +219,47 @@ def run_request(
     except (ValueError, OSError, RuntimeError) as exc:
         log.exception("%s generation failed", modality)
         raise gr.Error(f"{modality} generation failed: {exc}", title="Generation failed") from None
+
+
+def skips(n: int) -> tuple[Any, ...]:
+    """``n`` "leave this output as it is" updates: what a handler yields between results, so Stop can end it."""
+    return tuple(gr.skip() for _ in range(n))
+
+
+def model_choices(services: Services, modality: str) -> list[tuple[str, str]]:
+    """The model menu of ``modality``'s tab: (display name, model id) pairs from the catalog."""
+    return [(s.display, s.id) for s in services.catalog.models(modality)]
+
+
+def path_of(result: Result, role: str) -> str | None:
+    """The path of the result's first artifact with ``role`` ("image", "audio", "midi", "model3d"...), or None."""
+    for a in result.by_role(role):
+        return str(result.paths[a.name])
+    return None
+
+
+def file_path(value: Any) -> str | None:
+    """A gr.File / image value (a path string, or a dict with "path") as a path."""
+    if isinstance(value, dict):
+        return value.get("path")
+    return str(value) if value else None
+
+
+def read_upload(path: str | None, field: str) -> bytes:
+    """Bytes of an uploaded file, refusing huge ones before reading them (the generator checks the rest)."""
+    if not path:
+        return b""
+    p = Path(path)
+    size = p.stat().st_size
+    if size > MAX_UPLOAD_MB * 1024 * 1024:
+        raise gr.Error(f"{field}: the file is {size / 1e6:.0f} MB; at most {MAX_UPLOAD_MB} MB", title="Invalid input")
+    return p.read_bytes()
+
+
+def optional_files(handler: Callable[..., Any], names: Sequence[str]) -> Callable[..., Any]:
+    """Give the file parameters ``names`` a default of None, so API clients may leave them out (Gradio reads the
+    signature)."""
+    sig = inspect.signature(handler)
+    params = [p.replace(default=None) if p.name in names else p for p in sig.parameters.values()]
+    handler.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    return handler

@@ -13,6 +13,7 @@ import dataclasses
 import io
 import secrets
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -22,9 +23,9 @@ from studio import provenance
 from studio.params import ParamError, check_value, spec_of
 from studio.services import Services
 from studio.ui.common import auto_fields, picture_in
+from studio.ui.handles import TabHandles
 
 MAX_ENTRIES = 200
-THUMB_ROLES = ("image", "preview", "pianoroll")
 
 
 def browser_secret(services: Services) -> str:
@@ -130,12 +131,12 @@ def gallery_items(services: Services, history: Any) -> list[tuple[str, str]]:
 
 
 def restore_values(
-    handles: dict[str, dict[str, Any]], modality: str, params: dict[str, Any], settings: dict[str, Any] | None = None
+    handles: dict[str, TabHandles], modality: str, params: dict[str, Any], settings: dict[str, Any] | None = None
 ) -> list[Any]:
     """Widget updates that put ``params`` into ``modality``'s tab (other tabs untouched), in ``all_widgets`` order."""
     updates: list[Any] = []
     for tab, h in handles.items():
-        for name in h.get("widgets", {}):
+        for name in h.widgets:
             value = params.get(name) if tab == modality else None
             if value is None and tab == modality and settings:
                 value = settings.get(name)  # a setting the prompt chose: show what was used
@@ -170,9 +171,9 @@ def set_by_user(params_type: type, params: dict[str, Any]) -> list[str]:
     return sorted(n for n in auto_fields(params_type) if params.get(n) is not None)
 
 
-def all_widgets(handles: dict[str, dict[str, Any]]) -> list[Any]:
+def all_widgets(handles: dict[str, TabHandles]) -> list[Any]:
     """Every tab's parameter widgets, in a fixed order (tab, then field)."""
-    return [w for h in handles.values() for w in h.get("widgets", {}).values()]
+    return [w for h in handles.values() for w in h.widgets.values()]
 
 
 def recipe_from_upload(path: str | None) -> dict[str, Any]:
@@ -188,9 +189,22 @@ def recipe_from_upload(path: str | None) -> dict[str, Any]:
         raise gr.Error(f"{p.name[:80]} is unreadable: not a studio output ({exc})") from None
 
 
-def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: gr.Tabs) -> dict[str, Any]:
-    """The History panel: gallery, drop zone, clear button; and the listeners that feed and restore it."""
-    history = gr.BrowserState([], storage_key="studio-history", secret=browser_secret(services))
+@dataclass(frozen=True)
+class HistoryHandles:
+    """The History's state in the browser and its gallery (the page load fills one from the other)."""
+
+    history: gr.BrowserState
+    gallery: gr.Gallery
+
+
+@dataclass(frozen=True)
+class _Panel:
+    gallery: gr.Gallery
+    drop: gr.File
+    clear: gr.Button
+
+
+def _panel() -> _Panel:
     with gr.Accordion("History", open=True, elem_id="studio-history"):
         gallery = gr.Gallery(
             label="This browser's outputs (click one to restore its settings)",
@@ -210,13 +224,12 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
                 elem_id="history-drop",
             )
             clear = gr.Button("Clear history", size="sm", elem_id="history-clear")
-    widgets = all_widgets(handles)
-    modalities = list(handles)
-    # Tabs whose sliders follow the prompt unless set ("overridden" state): a restore marks the ones the recipe set.
-    overrides = {m: h["overridden"] for m, h in handles.items() if h.get("overridden") is not None}
-    # ... and those that show which ones are set: (component, describe(list of names) -> text).
-    notes = {m: h["overrides_note"] for m, h in handles.items() if h.get("overrides_note") is not None}
-    targets = [tabs, *overrides.values(), *(c for c, _ in notes.values()), *widgets]
+    return _Panel(gallery, drop, clear)
+
+
+def _listen_results(services: Services, handles: dict[str, TabHandles], history: HistoryHandles) -> None:
+    """Each result a tab shows (and each sweep's cells) joins the History, newest first."""
+    outputs = [history.history, history.gallery]
 
     def on_result(recipe: dict[str, Any], hist: list[dict[str, Any]]) -> tuple[Any, Any]:
         entry = entry_of(services, recipe)
@@ -225,32 +238,46 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
         hist = add_entry(hist, entry)
         return hist, gallery_items(services, hist)
 
-    for h in handles.values():
-        if h.get("recipe") is not None:
-            h["recipe"].change(
-                on_result, [h["recipe"], history], [history, gallery], api_visibility="private", queue=False
-            )
-
     def on_sweep(recipes: list[dict[str, Any]], hist: list[dict[str, Any]]) -> tuple[Any, Any]:
         for recipe in reversed(recipes or []):  # the first cell ends up first
             hist = add_entry(hist, entry_of(services, recipe))
         return hist, gallery_items(services, hist)
 
     for h in handles.values():
-        if h.get("sweep_recipes") is not None:
-            h["sweep_recipes"].change(
-                on_sweep, [h["sweep_recipes"], history], [history, gallery], api_visibility="private", queue=False
+        h.recipe.change(on_result, [h.recipe, history.history], outputs, api_visibility="private", queue=False)
+    for h in handles.values():
+        if h.sweep_recipes is not None:
+            h.sweep_recipes.change(
+                on_sweep, [h.sweep_recipes, history.history], outputs, api_visibility="private", queue=False
             )
 
+
+def _restorer(services: Services, handles: dict[str, TabHandles], tabs: gr.Tabs) -> tuple[list[Any], Any]:
+    """(the components a restore updates, ``restore(modality, params, settings)`` giving their updates)."""
+    # Tabs whose sliders follow the prompt unless set ("overridden" state): a restore marks the ones the recipe set,
+    # and the line saying which they are, where the tab has one.
+    overrides = {m: h.overridden for m, h in handles.items() if h.overridden is not None}
+    notes = {m: h.overrides_note for m, h in handles.items() if h.overrides_note is not None}
+    targets = [tabs, *overrides.values(), *(n.box for n in notes.values()), *all_widgets(handles)]
+
     def restore(modality: Any, params: Any, settings: Any) -> list[Any]:
-        if not isinstance(modality, str) or modality not in modalities:
+        if not isinstance(modality, str) or modality not in handles:
             raise gr.Error(f"this studio has no {str(modality)[:40]} tab")
         params_type = services.studio.params_type(modality)
         params, settings = allowed_values(params_type, params), allowed_values(params_type, settings)
         mine = set_by_user(params_type, params)
         marks = [mine if m == modality else gr.skip() for m in overrides]
-        texts = [describe(mine) if m == modality else gr.skip() for m, (_, describe) in notes.items()]
+        texts = [note.describe(mine) if m == modality else gr.skip() for m, note in notes.items()]
         return [gr.Tabs(selected=modality), *marks, *texts, *restore_values(handles, modality, params, settings)]
+
+    return targets, restore
+
+
+def _listen_restores(
+    services: Services, handles: dict[str, TabHandles], tabs: gr.Tabs, panel: _Panel, history: gr.BrowserState
+) -> None:
+    """A click on a History picture, or a studio output dropped on the page, puts its settings back in its tab."""
+    targets, restore = _restorer(services, handles, tabs)
 
     def on_select(hist: list[dict[str, Any]], evt: gr.SelectData) -> list[Any]:
         shown = [e for e, _ in shown_entries(services, hist)]
@@ -275,10 +302,19 @@ def build_history(services: Services, handles: dict[str, dict[str, Any]], tabs: 
             return [None, *(gr.skip() for _ in targets)]
         return [None, *restored]
 
-    gallery.select(on_select, [history], targets, api_visibility="private", queue=False)
-    drop.upload(on_drop, [drop], [drop, *targets], api_visibility="private")
-    clear.click(lambda: ([], []), None, [history, gallery], api_visibility="private", queue=False)
-    return {"history": history, "gallery": gallery}
+    panel.gallery.select(on_select, [history], targets, api_visibility="private", queue=False)
+    panel.drop.upload(on_drop, [panel.drop], [panel.drop, *targets], api_visibility="private")
+
+
+def build_history(services: Services, handles: dict[str, TabHandles], tabs: gr.Tabs) -> HistoryHandles:
+    """The History panel: gallery, drop zone, clear button; and the listeners that feed and restore it."""
+    history = gr.BrowserState([], storage_key="studio-history", secret=browser_secret(services))
+    panel = _panel()
+    hist = HistoryHandles(history, panel.gallery)
+    _listen_results(services, handles, hist)
+    _listen_restores(services, handles, tabs, panel, history)
+    panel.clear.click(lambda: ([], []), None, [history, panel.gallery], api_visibility="private", queue=False)
+    return hist
 
 
 def load_gallery(services: Services) -> Any:

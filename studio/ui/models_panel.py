@@ -44,7 +44,7 @@ def is_operator(operators: Operators, request: gr.Request | None) -> bool:
     return operators.allows(request.username, client.host if client else "")
 
 
-def build_models_panel(demo: gr.Blocks, services: Services, operators: Operators) -> dict[str, Any]:
+def build_models_panel(demo: gr.Blocks, services: Services, operators: Operators) -> None:
     """The panel; it refreshes every few seconds while open and after each Unload; its controls are operators'."""
     with gr.Accordion("Loaded models", open=False, elem_id="models-panel"):
         info = gr.Markdown(summary(services), elem_id="models-summary")
@@ -93,4 +93,3 @@ def build_models_panel(demo: gr.Blocks, services: Services, operators: Operators
     timer.tick(refresh, [choice], [info, grid, choice], api_visibility="private", queue=False, show_progress="hidden")
     unload.click(do_unload, [choice], [info, grid, choice], api_visibility="private")
     unload_all.click(do_unload_all, None, [info, grid, choice], api_visibility="private")
-    return {"table": grid, "timer": timer}

@@ -2,8 +2,7 @@
 
 - Terrain → Image: the hillshaded render becomes the init image of image-to-image.
 - Image → Terrain: the image's dominant colours become the terrain's land colours.
-- Text → Image / Music / Terrain: the prompt helper's text becomes that tab's prompt (wired by the Text tab's
-  ``send_prompt`` handle).
+- Text → Image / Music / Terrain: the prompt helper's text becomes that tab's prompt.
 
 Each send also puts the source's recipe id into the target tab's ``parents`` state, which its next run passes to the
 engine, so the new recipe lists its parent.
@@ -21,6 +20,7 @@ from studio.outputs import valid_recipe_id
 from studio.params import ParamError
 from studio.services import Services
 from studio.ui.common import picture_in
+from studio.ui.handles import TabHandles
 
 
 def dominant_colours(path: str | Path, k: int = 5) -> str:
@@ -59,50 +59,83 @@ def sent_picture(services: Services, recipe: Any) -> Path | None:
     return picture_in(services.outputs.files(recipe.get("modality"), recipe.get("id")))
 
 
-def wire_sends(
-    services: Services, handles: dict[str, dict[str, Any]], tab_blocks: dict[str, Any], tabs: gr.Tabs
-) -> None:
-    """Add the "send to" buttons to the tabs that have both ends, and their listeners."""
-    text = handles.get("text")
-    if text and callable(text.get("send_prompt")):
-        text["send_prompt"](handles, tabs)  # prompt helper → Image / Music / Terrain prompt boxes
-    terrain, image = handles.get("terrain"), handles.get("image")
-    if terrain and image and image.get("editor") is not None and terrain.get("preview") is not None:
-        with terrain.get("send_row") or tab_blocks["terrain"]:
-            to_image = gr.Button("Send render to Image (img2img)", size="sm", elem_id="terrain-send-image")
+def wire_sends(services: Services, handles: dict[str, TabHandles], tabs: gr.Tabs) -> None:
+    """Add the "send to" buttons to the tabs that have both ends, and their listeners (``handles``: by modality)."""
+    text, image, terrain = handles.get("text"), handles.get("image"), handles.get("terrain")
+    if text is not None:
+        wire_prompt_sends(text, handles, tabs)
+    if terrain is not None and image is not None:
+        wire_terrain_to_image(services, terrain, image, tabs)
+        wire_image_to_terrain(services, image, terrain, tabs)
 
-        def terrain_to_image(recipe: Any) -> tuple[Any, ...]:
-            preview = sent_picture(services, recipe)
-            if preview is None or recipe.get("modality") != "terrain":
-                raise gr.Error("Generate a terrain first, then send its render.")
-            editor = {"background": str(preview), "layers": [], "composite": str(preview)}
-            return gr.Tabs(selected="image"), editor, "img2img", _recipe_id(recipe)
 
-        # Queued (not queue=False): only a queued event's gr.Error reaches the page as a message.
-        to_image.click(
-            terrain_to_image,
-            [terrain["recipe"]],
-            [tabs, image["editor"], image["widgets"]["mode"], image["parents"]],
-            api_visibility="private",
-        )
+def wire_prompt_sends(text: TabHandles, handles: dict[str, TabHandles], tabs: gr.Tabs) -> None:
+    """Wire the Text tab's "Send to <tab>" buttons: the helper's prompt goes into that tab's prompt box, the tab
+    opens, and the helper's recipe id goes into the tab's ``parents`` (when it has one), so the next recipe there
+    names it."""
+    if text.output is None:
+        return
+    for target, button in text.send_buttons.items():
+        h = handles.get(target)
+        if h is None:
+            continue
+        lineage = h.parents
+        outputs = [tabs, h.prompt, *([lineage] if lineage is not None else [])]
 
-    if terrain and image and image.get("gallery") is not None and "colours" in terrain.get("widgets", {}):
-        with image.get("send_row") or tab_blocks["image"]:
-            to_terrain = gr.Button("Send colours to Terrain", size="sm", elem_id="image-send-terrain")
+        def send(prompt: str, recipe: Any, target: str = target, lineage: Any = lineage) -> tuple[Any, ...]:
+            if not (prompt or "").strip():
+                raise gr.Error("Use a prompt-helper preset first: its output is what gets sent.")
+            made_here = isinstance(recipe, dict) and recipe.get("info", {}).get("prompt_for") and recipe.get("id")
+            out: tuple[Any, ...] = (gr.Tabs(selected=target), prompt.strip())
+            return (*out, [recipe["id"]] if made_here else []) if lineage is not None else out
 
-        def image_to_terrain(recipe: Any) -> tuple[Any, ...]:
-            picture = sent_picture(services, recipe)
-            if picture is None or recipe.get("modality") != "image":
-                raise gr.Error("Generate an image first, then send its colours.")
-            try:
-                colours = dominant_colours(picture)
-            except ParamError as exc:
-                raise gr.Error(str(exc), title="Invalid input") from None
-            return gr.Tabs(selected="terrain"), colours, _recipe_id(recipe)
+        # Queued: an error (nothing to send yet) reaches the page as a message only from a queued event.
+        button.click(send, [text.output, text.recipe], outputs, api_visibility="private")
 
-        to_terrain.click(
-            image_to_terrain,
-            [image["recipe"]],
-            [tabs, terrain["widgets"]["colours"], terrain["parents"]],
-            api_visibility="private",
-        )
+
+def wire_terrain_to_image(services: Services, terrain: TabHandles, image: TabHandles, tabs: gr.Tabs) -> None:
+    """Terrain's "Send render to Image": the render becomes the init image of image-to-image."""
+    if image.editor is None or image.parents is None or terrain.send_row is None:
+        return
+    with terrain.send_row:
+        to_image = gr.Button("Send render to Image (img2img)", size="sm", elem_id="terrain-send-image")
+
+    def terrain_to_image(recipe: Any) -> tuple[Any, ...]:
+        preview = sent_picture(services, recipe)
+        if preview is None or recipe.get("modality") != "terrain":
+            raise gr.Error("Generate a terrain first, then send its render.")
+        editor = {"background": str(preview), "layers": [], "composite": str(preview)}
+        return gr.Tabs(selected="image"), editor, "img2img", _recipe_id(recipe)
+
+    # Queued (not queue=False): only a queued event's gr.Error reaches the page as a message.
+    to_image.click(
+        terrain_to_image,
+        [terrain.recipe],
+        [tabs, image.editor, image.widgets["mode"], image.parents],
+        api_visibility="private",
+    )
+
+
+def wire_image_to_terrain(services: Services, image: TabHandles, terrain: TabHandles, tabs: gr.Tabs) -> None:
+    """Image's "Send colours to Terrain": the image's dominant colours become the terrain's land colours."""
+    if "colours" not in terrain.widgets or terrain.parents is None or image.send_row is None:
+        return
+    with image.send_row:
+        to_terrain = gr.Button("Send colours to Terrain", size="sm", elem_id="image-send-terrain")
+
+    def image_to_terrain(recipe: Any) -> tuple[Any, ...]:
+        picture = sent_picture(services, recipe)
+        if picture is None or recipe.get("modality") != "image":
+            raise gr.Error("Generate an image first, then send its colours.")
+        try:
+            colours = dominant_colours(picture)
+        except ParamError as exc:
+            raise gr.Error(str(exc), title="Invalid input") from None
+        return gr.Tabs(selected="terrain"), colours, _recipe_id(recipe)
+
+    to_terrain.click(
+        image_to_terrain,
+        [image.recipe],
+        [tabs, terrain.widgets["colours"], terrain.parents],
+        api_visibility="private",
+    )

@@ -12,16 +12,19 @@ import dataclasses
 import hashlib
 import io
 import secrets
-import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import gradio as gr
+from gradio.components import Component
 
 from studio.engine import Result
-from studio.generators.base import Cancelled
 from studio.params import SEED_MAX, ParamError, check_value, spec_of
 from studio.services import Services
+from studio.ui.common import run_request, skips
+from studio.ui.handles import TabHandles
 
 MAX_CELLS = 16
 NONE = "(none)"
@@ -86,132 +89,206 @@ def grid_png(cells: list[list[Path | None]], xs: list[str], ys: list[str]) -> by
 
 
 def picture_of(result: Result) -> Path | None:
-    """The picture that stands for a result in a grid (image, terrain preview or piano roll)."""
-    for role in ("image", "preview", "pianoroll"):
-        for a in result.by_role(role):
-            if a.name.lower().endswith(".png"):
-                return result.paths[a.name]
+    """The picture that stands for a result in a grid (an image, a terrain render or a piano roll: role "image")."""
+    for a in result.by_role("image"):
+        if a.name.lower().endswith(".png"):
+            return result.paths[a.name]
     return None
 
 
-def build_sweep(services: Services, modality: str, handles: dict[str, Any]) -> None:
-    """The sweep accordion for ``modality``'s tab (called inside the tab, after the tab's own components)."""
+@dataclass(frozen=True)
+class Axes:
+    """The sweep's axes: X's field and values, and Y's (``y`` None: one row, ``ys == [None]``)."""
+
+    x: str
+    xs: list[Any]
+    y: str | None
+    ys: list[Any]
+
+
+def plan(services: Services, modality: str, base: dict[str, Any], axes: Axes) -> list[Any]:
+    """The validated params of every cell, row by row (Y), each changing only X and Y of ``base``."""
+    if len(axes.xs) * len(axes.ys) > MAX_CELLS:
+        raise ParamError("sweep", f"{len(axes.xs)} × {len(axes.ys)} cells; at most {MAX_CELLS} are allowed")
+    cells = []
+    for y in axes.ys:
+        for x in axes.xs:
+            values = {**base, axes.x: x}
+            if axes.y is not None:
+                values[axes.y] = y
+            cells.append(services.studio.check(modality, values))
+    return cells
+
+
+def text_table(results: list[Result], xl: list[str], yl: list[str]) -> str:
+    """The cells' texts as a Markdown table: one row per Y label, one column per X label."""
+    head = "| | " + " | ".join(xl) + " |\n|---|" + "---|" * len(xl) + "\n"
+    rows = []
+    for i, y in enumerate(yl):
+        texts = [
+            (results[i * len(xl) + j].text or "").replace("\n", "<br>").replace("|", "\\|") for j in range(len(xl))
+        ]
+        rows.append(f"| {y} | " + " | ".join(texts) + " |")
+    return head + "\n".join(rows)
+
+
+def write_grid(services: Services, modality: str, results: list[Result], xl: list[str], yl: list[str]) -> str | None:
+    """The cells' pictures as a labelled grid PNG in the outputs folder (its path), or None when none has one."""
+    cells = [[picture_of(results[i * len(xl) + j]) for j in range(len(xl))] for i in range(len(yl))]
+    if all(c is None for row in cells for c in row):
+        return None
+    png = grid_png(cells, xl, yl)
+    out = services.settings.outputs_dir / "sweeps" / f"{modality}-{hashlib.sha256(png).hexdigest()[:24]}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(png)
+    return str(out)
+
+
+@dataclass(frozen=True)
+class _Controls:
+    x_axis: gr.Dropdown
+    x_vals: gr.Textbox
+    y_axis: gr.Dropdown
+    y_vals: gr.Textbox
+    run: gr.Button
+    stop: gr.Button
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    status: gr.Markdown
+    grid: gr.Image  # the pictures' grid (every tab but Text)
+    table: gr.Markdown  # the texts' table (Text)
+    files: gr.File
+    recipes: gr.JSON  # every cell's recipe: the History panel adds them
+
+    def results(self) -> list[Component]:
+        """What the sweep handler fills, in the order it yields."""
+        return [self.grid, self.table, self.files, self.status, self.recipes]
+
+
+def _controls(modality: str, axes: list[str], labels: dict[str, str]) -> _Controls:
+    with gr.Row():
+        x_axis = gr.Dropdown(
+            [(labels[n], n) for n in axes], value=axes[0], label="X parameter", elem_id=f"{modality}-sweep-x"
+        )
+        x_vals = gr.Textbox(
+            label="X values",
+            placeholder="comma-separated; text values separated by |",
+            elem_id=f"{modality}-sweep-xvals",
+        )
+    with gr.Row():
+        y_axis = gr.Dropdown(
+            [(NONE, NONE)] + [(labels[n], n) for n in axes],
+            value=NONE,
+            label="Y parameter",
+            elem_id=f"{modality}-sweep-y",
+        )
+        y_vals = gr.Textbox(label="Y values", elem_id=f"{modality}-sweep-yvals")
+    with gr.Row():
+        run = gr.Button("Run sweep", variant="primary", elem_id=f"{modality}-sweep-run")
+        stop = gr.Button("Stop", variant="stop", elem_id=f"{modality}-sweep-stop")
+    return _Controls(x_axis, x_vals, y_axis, y_vals, run, stop)
+
+
+def _outputs(modality: str) -> _Outputs:
+    status = gr.Markdown("", elem_id=f"{modality}-sweep-status")
+    grid = gr.Image(label="Grid", type="filepath", visible=modality != "text", elem_id=f"{modality}-sweep-grid")
+    table = gr.Markdown("", visible=modality == "text", elem_id=f"{modality}-sweep-table")
+    files = gr.File(label="Every cell's files", file_count="multiple", elem_id=f"{modality}-sweep-files")
+    recipes = gr.JSON(visible=False)
+    return _Outputs(status, grid, table, files, recipes)
+
+
+def run_cells(services: Services, modality: str, cells: list[Any], progress: gr.Progress) -> Iterator[Any]:
+    """Run each cell through the tab's request runner: yields a status line before each cell, None while one runs
+    (so Stop ends the sweep inside a cell), and finally the list of results; a Stop yields no list."""
+    results: list[Result] = []
+    for k, params in enumerate(cells):
+        progress((k, len(cells)), desc=f"cell {k + 1} of {len(cells)}")
+        yield f"Running cell {k + 1} of {len(cells)}…"
+        result: Result | None = None
+        for item in run_request(services, modality, params):  # writes the result into the outputs folder
+            if isinstance(item, Result):
+                result = item
+            else:
+                yield None
+        if result is None:
+            return  # stopped
+        results.append(result)
+    yield results
+
+
+def _sweep_body(services: Services, modality: str, params_type: type, handles: TabHandles) -> Any:
+    """The sweep handler: ``(*widget values, *prepare state, x axis, x values, y axis, y values)``."""
+    names = [n for n in handles.widgets if n in {f.name for f in dataclasses.fields(params_type)}]
+    labels = {n: spec_of(params_type, n).label or n for n in sweepable(params_type)}
+    prepare = handles.prepare
+
+    def sweep(*args: Any, progress: gr.Progress = gr.Progress()) -> Any:
+        base = dict(zip(names, args[: len(names)], strict=True))
+        n_state = len(prepare.inputs) if prepare is not None else 0
+        xa, xv, ya, yv = args[len(names) + n_state :]
+        if prepare is not None:
+            base = prepare.fn(base, *args[len(names) : len(names) + n_state])
+        try:
+            xs = parse_values(params_type, xa, xv)
+            ys = parse_values(params_type, ya, yv) if ya and ya != NONE else [None]
+            if base.get("seed") is None or int(base.get("seed", -1)) < 0:
+                base["seed"] = secrets.randbelow(SEED_MAX)  # one seed for every cell
+            cells = plan(services, modality, base, Axes(xa, xs, ya if ys != [None] else None, ys))
+        except ParamError as exc:
+            raise gr.Error(str(exc), title="Invalid sweep") from None
+        results: list[Result] = []
+        for step in run_cells(services, modality, cells, progress):
+            if isinstance(step, list):
+                results = step
+            else:
+                yield (*skips(3), step, gr.skip()) if step is not None else skips(5)
+        if len(results) < len(cells):
+            return  # stopped
+        xl = [f"{labels[xa]} = {x}" for x in xs]
+        yl = [f"{labels[ya]} = {y}" for y in ys] if ys != [None] else [""]
+        all_files = [str(p) for r in results for p in r.paths.values() if p.suffix != ".json"]
+        summary = f"{len(results)} cells · seed {base['seed']} · {sum(r.from_cache for r in results)} from cache"
+        cell_recipes = [r.recipe for r in results]
+        if modality == "text":
+            yield None, text_table(results, xl, yl), all_files, summary, cell_recipes
+        else:
+            yield write_grid(services, modality, results, xl, yl), "", all_files, summary, cell_recipes
+
+    return sweep
+
+
+def build_sweep(services: Services, modality: str, handles: TabHandles) -> None:
+    """The sweep accordion for ``modality``'s tab (called inside the tab, after the tab's own components); sets
+    ``handles.sweep_recipes``, which the History listens to."""
     params_type = services.studio.params_type(modality)
-    widgets: dict[str, Any] = handles.get("widgets", {})
-    names = [n for n in widgets if n in {f.name for f in dataclasses.fields(params_type)}]
+    fields = {f.name for f in dataclasses.fields(params_type)}
+    names = [n for n in handles.widgets if n in fields]
     axes = [n for n in sweepable(params_type) if n in names]
     if not axes:
         return
     labels = {n: spec_of(params_type, n).label or n for n in axes}
     with gr.Accordion("Sweep (X/Y plot)", open=False, elem_id=f"{modality}-sweep"):
-        with gr.Row():
-            x_axis = gr.Dropdown(
-                [(labels[n], n) for n in axes], value=axes[0], label="X parameter", elem_id=f"{modality}-sweep-x"
-            )
-            x_vals = gr.Textbox(
-                label="X values",
-                placeholder="comma-separated; text values separated by |",
-                elem_id=f"{modality}-sweep-xvals",
-            )
-        with gr.Row():
-            y_axis = gr.Dropdown(
-                [(NONE, NONE)] + [(labels[n], n) for n in axes],
-                value=NONE,
-                label="Y parameter",
-                elem_id=f"{modality}-sweep-y",
-            )
-            y_vals = gr.Textbox(label="Y values", elem_id=f"{modality}-sweep-yvals")
-        with gr.Row():
-            run = gr.Button("Run sweep", variant="primary", elem_id=f"{modality}-sweep-run")
-            stop = gr.Button("Stop", variant="stop", elem_id=f"{modality}-sweep-stop")
-        status = gr.Markdown("", elem_id=f"{modality}-sweep-status")
-        grid = gr.Image(label="Grid", type="filepath", visible=modality != "text", elem_id=f"{modality}-sweep-grid")
-        table = gr.Markdown("", visible=modality == "text", elem_id=f"{modality}-sweep-table")
-        files = gr.File(label="Every cell's files", file_count="multiple", elem_id=f"{modality}-sweep-files")
-        recipes = gr.JSON(visible=False)  # every cell's recipe: the History panel adds them
-    handles["sweep_recipes"] = recipes
-
+        controls = _controls(modality, axes, labels)
+        outputs = _outputs(modality)
+    handles.sweep_recipes = outputs.recipes
     # The tab's own turn from widget values to request values (sliders left to the prompt, "0 = the model's size"),
     # with the session state it needs, so a cell is the request the tab's Generate would make.
-    prepare, prepare_inputs = handles.get("prepare", (None, []))
-
-    def sweep(*args: Any, progress: gr.Progress = gr.Progress()) -> Any:
-        base = dict(zip(names, args[: len(names)], strict=True))
-        state = args[len(names) : len(names) + len(prepare_inputs)]
-        xa, xv, ya, yv = args[len(names) + len(prepare_inputs) :]
-        if prepare is not None:
-            base = prepare(base, *state)
-        try:
-            xs = parse_values(params_type, xa, xv)
-            ys = parse_values(params_type, ya, yv) if ya and ya != NONE else [None]
-            if len(xs) * len(ys) > MAX_CELLS:
-                raise ParamError("sweep", f"{len(xs)} × {len(ys)} cells; at most {MAX_CELLS} are allowed")
-            if base.get("seed") is None or int(base.get("seed", -1)) < 0:
-                base["seed"] = secrets.randbelow(SEED_MAX)
-            cells_params = []
-            for y in ys:
-                for x in xs:
-                    values = {**base, xa: x}
-                    if y is not None:
-                        values[ya] = y
-                    cells_params.append(services.studio.check(modality, values))
-        except ParamError as exc:
-            raise gr.Error(str(exc), title="Invalid sweep") from None
-        cancel = threading.Event()
-        results: list[Result] = []
-        hits = 0
-        try:
-            for k, p in enumerate(cells_params):
-                progress((k, len(cells_params)), desc=f"cell {k + 1} of {len(cells_params)}")
-                yield gr.skip(), gr.skip(), gr.skip(), f"Running cell {k + 1} of {len(cells_params)}…", gr.skip()
-                r: Result | None = None
-                for item in services.studio.stream(modality, p, cancel=cancel):
-                    if isinstance(item, Result):
-                        r = item
-                    else:
-                        yield (gr.skip(),) * 5  # lets Stop end the sweep inside a cell
-                if r is None:
-                    return
-                r.write(services.outputs)
-                hits += r.from_cache
-                results.append(r)
-        except Cancelled:
-            return
-        except (ParamError, ValueError, RuntimeError, OSError) as exc:
-            raise gr.Error(f"sweep failed: {exc}", title="Sweep failed") from None
-        finally:
-            cancel.set()
-        xl = [f"{labels[xa]} = {x}" for x in xs]
-        yl = [f"{labels[ya]} = {y}" for y in ys] if ys != [None] else [""]
-        all_files = [str(p) for r in results for p in r.paths.values() if p.suffix != ".json"]
-        summary = f"{len(results)} cells · seed {base['seed']} · {hits} from cache"
-        cell_recipes = [r.recipe for r in results]
-        if modality == "text":
-            head = "| | " + " | ".join(xl) + " |\n|---|" + "---|" * len(xl) + "\n"
-            rows = []
-            for i, y in enumerate(yl):
-                texts = [
-                    (results[i * len(xs) + j].text or "").replace("\n", "<br>").replace("|", "\\|")
-                    for j in range(len(xs))
-                ]
-                rows.append(f"| {y} | " + " | ".join(texts) + " |")
-            yield None, head + "\n".join(rows), all_files, summary, cell_recipes
-            return
-        cells = [[picture_of(results[i * len(xs) + j]) for j in range(len(xs))] for i in range(len(ys))]
-        if all(c is None for row in cells for c in row):
-            yield None, "", all_files, summary, cell_recipes
-            return
-        png = grid_png(cells, xl, yl)
-        out = services.settings.outputs_dir / "sweeps" / f"{modality}-{hashlib.sha256(png).hexdigest()[:24]}.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(png)
-        yield str(out), "", all_files, summary, cell_recipes
-
-    event = run.click(
-        sweep,
-        [*(widgets[n] for n in names), *prepare_inputs, x_axis, x_vals, y_axis, y_vals],
-        [grid, table, files, status, recipes],
+    state = handles.prepare.inputs if handles.prepare is not None else []
+    event = controls.run.click(
+        _sweep_body(services, modality, params_type, handles),
+        [
+            *(handles.widgets[n] for n in names),
+            *state,
+            controls.x_axis,
+            controls.x_vals,
+            controls.y_axis,
+            controls.y_vals,
+        ],
+        outputs.results(),
         api_visibility="private",
-        concurrency_id=handles.get("queue", "gpu"),  # the tab's own queue: a sweep waits for its Generate runs
+        concurrency_id=handles.queue,  # the tab's own queue: a sweep waits for its Generate runs
     )
-    stop.click(None, cancels=[event], api_visibility="private")
+    controls.stop.click(None, cancels=[event], api_visibility="private")

@@ -8,14 +8,32 @@ the prompt chose. The API endpoint ``/terrain`` takes the same names; a slider l
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import gradio as gr
+from gradio.components import Component
 
 from studio.engine import Result
 from studio.params import spec_of
 from studio.services import Services
-from studio.ui.common import api_handler, auto_fields, check_values, follow_prompt, run_request, status_line, widget_for
+from studio.ui.common import (
+    api_handler,
+    auto_fields,
+    check_values,
+    follow_prompt,
+    number_widget,
+    path_of,
+    prompt_follower,
+    prompt_widget,
+    run_request,
+    skips,
+    status_line,
+    widget_for,
+)
+from studio.ui.handles import OverridesNote, Prepare, TabHandles
 
 EXAMPLES = [
     "snowy jagged mountains with a lake",
@@ -24,87 +42,105 @@ EXAMPLES = [
     "volcanic island",
     "archipelago",
 ]
+QUEUE = "terrain"  # CPU work: its own queue, not the GPU's
 
 
-def _first(result: Result, *roles: str) -> str | None:
-    for role in roles:
-        for a in result.by_role(role):
-            return str(result.paths[a.name])
-    return None
+@dataclass(frozen=True)
+class _Inputs:
+    widgets: dict[str, Component]  # params field name -> widget
+    prompt: gr.Textbox
+    generate: gr.Button
+    stop: gr.Button
+    follow: gr.Button
+    yours: gr.Markdown  # which sliders the visitor set
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    status: gr.Markdown
+    preview: gr.Image
+    mesh: gr.Model3D
+    files: gr.File
+    send_row: gr.Row
+    recipe: gr.JSON
+
+    def results(self) -> list[Component]:
+        """The components a result fills, in the order ``_outputs_of`` gives their values."""
+        return [self.preview, self.mesh, self.files, self.recipe, self.status]
 
 
 def _outputs_of(result: Result) -> tuple[Any, ...]:
     files = [str(p) for p in result.paths.values()]
-    return (_first(result, "preview", "image"), _first(result, "model3d"), files, result.recipe, status_line(result))
+    return (path_of(result, "image"), path_of(result, "model3d"), files, result.recipe, status_line(result))
 
 
-def build_terrain_tab(services: Services) -> dict[str, Any]:
-    """Build the tab's components and listeners; returns the handles other tabs wire to (``prompt``, ...)."""
-    params_type = services.studio.params_type("terrain")
-    names = [f.name for f in dataclasses.fields(params_type)]
-    autos = auto_fields(params_type)
-    widgets: dict[str, Any] = {}
-    overridden = gr.State([])
-    parents = gr.State([])  # recipe ids of outputs sent here from other tabs (lineage)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=300):
-            widgets["prompt"] = widget_for(
-                params_type, "prompt", placeholder="e.g. snowy jagged mountains with a lake", lines=2, max_lines=4
-            )
-            with gr.Row():
-                generate = gr.Button("Generate", variant="primary", elem_id="terrain-generate")
-                stop = gr.Button("Stop", variant="stop", elem_id="terrain-stop")
-            gr.Examples(EXAMPLES, inputs=[widgets["prompt"]], label="Try")
-            for n in names:
-                if n != "prompt" and not spec_of(params_type, n).advanced:
-                    widgets[n] = widget_for(params_type, n)
-            with gr.Accordion("Advanced", open=False):
-                for n in names:
-                    if n != "prompt" and spec_of(params_type, n).advanced:
-                        widgets[n] = widget_for(params_type, n)
-            follow = gr.Button("Sliders follow the prompt", size="sm", elem_id="terrain-follow")
-            yours = gr.Markdown("Every slider follows the prompt.", elem_id="terrain-overrides")
-        with gr.Column(scale=3, min_width=300):
-            status = gr.Markdown("", elem_id="terrain-status")
-            preview = gr.Image(
-                label="Preview (hillshaded)", type="filepath", interactive=False, elem_id="terrain-preview", height=420
-            )
-            mesh = gr.Model3D(label="Mesh (GLB, vertex colours)", elem_id="terrain-mesh", height=360)
-            files = gr.File(label="Downloads", file_count="multiple", elem_id="terrain-files")
-            send_row = gr.Row()  # "send to" buttons go here once every tab is built (ui/send.py)
-            with gr.Accordion("Recipe", open=False):
-                recipe = gr.JSON(label="Recipe")
-    with gr.Row(visible=False):
-        api_inputs = [widget_for(params_type, n, api_only=True) for n in names]
-        api_button = gr.Button(visible=False)
+def describe(params_type: type, overridden: list[str]) -> str:
+    """The line naming the sliders the visitor set."""
+    if not overridden:
+        return "Every slider follows the prompt."
+    labels = ", ".join(spec_of(params_type, n).label or n for n in overridden)
+    return f"Set by you (the prompt no longer changes them): **{labels}**"
 
-    outputs = [preview, mesh, files, recipe, status]
-    auto_widgets = [widgets[n] for n in autos]
 
-    def describe(ov: list[str]) -> str:
-        if not ov:
-            return "Every slider follows the prompt."
-        labels = ", ".join(spec_of(params_type, n).label or n for n in ov)
-        return f"Set by you (the prompt no longer changes them): **{labels}**"
+def _inputs(params_type: type, names: list[str]) -> _Inputs:
+    widgets: dict[str, Component] = {}
+    widgets["prompt"] = prompt = prompt_widget(
+        params_type, placeholder="e.g. snowy jagged mountains with a lake", lines=2, max_lines=4
+    )
+    with gr.Row():
+        generate = gr.Button("Generate", variant="primary", elem_id="terrain-generate")
+        stop = gr.Button("Stop", variant="stop", elem_id="terrain-stop")
+    gr.Examples(EXAMPLES, inputs=[widgets["prompt"]], label="Try")
+    for n in names:
+        if n != "prompt" and not spec_of(params_type, n).advanced:
+            widgets[n] = widget_for(params_type, n)
+    with gr.Accordion("Advanced", open=False):
+        for n in names:
+            if n != "prompt" and spec_of(params_type, n).advanced:
+                widgets[n] = widget_for(params_type, n)
+    follow = gr.Button("Sliders follow the prompt", size="sm", elem_id="terrain-follow")
+    yours = gr.Markdown("Every slider follows the prompt.", elem_id="terrain-overrides")
+    return _Inputs(widgets, prompt, generate, stop, follow, yours)
 
+
+def _outputs() -> _Outputs:
+    status = gr.Markdown("", elem_id="terrain-status")
+    preview = gr.Image(
+        label="Preview (hillshaded)", type="filepath", interactive=False, elem_id="terrain-preview", height=420
+    )
+    mesh = gr.Model3D(label="Mesh (GLB, vertex colours)", elem_id="terrain-mesh", height=360)
+    files = gr.File(label="Downloads", file_count="multiple", elem_id="terrain-files")
+    send_row = gr.Row()  # "send to" buttons go here once every tab is built (ui/send.py)
+    with gr.Accordion("Recipe", open=False):
+        recipe = gr.JSON(label="Recipe")
+    return _Outputs(status, preview, mesh, files, send_row, recipe)
+
+
+def _listen_overrides(inputs: _Inputs, autos: list[str], overridden: gr.State, note: OverridesNote) -> None:
+    """A slider the visitor moves is theirs (the prompt no longer sets it) until "Sliders follow the prompt"."""
     for n in autos:
 
         def mark(ov: list[str], n: str = n) -> tuple[list[str], str]:
             ov = sorted({*ov, n})
-            return ov, describe(ov)
+            return ov, note.describe(ov)
 
-        widgets[n].input(mark, overridden, [overridden, yours], api_visibility="private", queue=False)
-    follow.click(lambda: ([], describe([])), None, [overridden, yours], api_visibility="private", queue=False)
+        number_widget(inputs.widgets, n).input(
+            mark, overridden, [overridden, note.box], api_visibility="private", queue=False
+        )
+    inputs.follow.click(
+        lambda: ([], note.describe([])), None, [overridden, note.box], api_visibility="private", queue=False
+    )
 
-    def run(values: dict[str, Any], progress: gr.Progress, lineage: list[str] | None = None) -> Any:
+
+def _bodies(services: Services, autos: list[str], n_results: int) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(the page's handler body, the API's): a result's outputs, then (page only) the sliders the prompt chose."""
+
+    def run(values: dict[str, Any], progress: gr.Progress, lineage: list[str] | None = None) -> Iterator[Any]:
         params = check_values(services, "terrain", values)
         for item in run_request(services, "terrain", params, progress, parents=lineage or []):
-            if isinstance(item, Result):
-                yield item
-            else:
-                yield None  # lets Stop end the handler at the next step
+            yield item if isinstance(item, Result) else None  # None lets Stop end the handler at the next step
 
-    def api_body(values: dict[str, Any], progress: gr.Progress) -> Any:
+    def api_body(values: dict[str, Any], progress: gr.Progress) -> Iterator[Any]:
         # Only the result is yielded: a gr.skip() tick makes Gradio 6.31 keep a per-session copy of each output,
         # and the value after it files that copy again under a new id, so an API client's session grew by five
         # components (~70 KB) per request for as long as it lived. Progress still reaches the client.
@@ -112,48 +148,83 @@ def build_terrain_tab(services: Services) -> dict[str, Any]:
             if item is not None:
                 yield _outputs_of(item)
 
-    def prepare(values: dict[str, Any], ov: list[str]) -> dict[str, Any]:
-        return follow_prompt(values, autos, ov)
-
-    def ui_body(values: dict[str, Any], ov: list[str], lineage: list[str], progress: gr.Progress) -> Any:
-        for item in run(prepare(values, ov), progress, lineage):
+    def ui_body(values: dict[str, Any], ov: list[str], lineage: list[str], progress: gr.Progress) -> Iterator[Any]:
+        for item in run(follow_prompt(values, autos, ov), progress, lineage):
             if item is None:
-                yield tuple(gr.skip() for _ in outputs + auto_widgets)
+                yield skips(n_results + len(autos))
                 continue
             used = item.recipe.get("info", {}).get("settings", {})
             slider_values = tuple(used.get(n, gr.skip()) if n not in ov else gr.skip() for n in autos)
             yield _outputs_of(item) + slider_values
 
-    ui_event = generate.click(
+    return ui_body, api_body
+
+
+def _listen(
+    services: Services,
+    inputs: _Inputs,
+    outputs: _Outputs,
+    states: tuple[gr.State, gr.State],
+    api: tuple[list[Component], gr.Button],
+    names: list[str],
+    autos: list[str],
+) -> None:
+    """Generate (button or Enter), the hidden ``/terrain`` endpoint, and Stop."""
+    overridden, parents = states
+    api_inputs, api_button = api
+    results = outputs.results()
+    ui_body, api_body = _bodies(services, autos, len(results))
+    targets = results + [inputs.widgets[n] for n in autos]
+    ui_inputs = [*(inputs.widgets[n] for n in names), overridden, parents]
+    ui_event = inputs.generate.click(
         api_handler(names, ui_body, extra=["overridden", "parents"]),
-        inputs=[*(widgets[n] for n in names), overridden, parents],
-        outputs=outputs + auto_widgets,
+        inputs=ui_inputs,
+        outputs=targets,
         api_visibility="private",
-        concurrency_id="terrain",
+        concurrency_id=QUEUE,
         concurrency_limit=2,
     )
-    submitted = widgets["prompt"].submit(
+    submitted = inputs.prompt.submit(
         api_handler(names, ui_body, extra=["overridden", "parents"]),
-        inputs=[*(widgets[n] for n in names), overridden, parents],
-        outputs=outputs + auto_widgets,
+        inputs=ui_inputs,
+        outputs=targets,
         api_visibility="private",
-        concurrency_id="terrain",
+        concurrency_id=QUEUE,
     )
     api_event = api_button.click(
-        api_handler(names, api_body), inputs=api_inputs, outputs=outputs, api_name="terrain", concurrency_id="terrain"
+        api_handler(names, api_body), inputs=api_inputs, outputs=results, api_name="terrain", concurrency_id=QUEUE
     )
-    stop.click(None, cancels=[ui_event, submitted, api_event], api_visibility="private")
-    return {
-        "prompt": widgets["prompt"],  # other tabs send prompts here
-        "widgets": widgets,  # field name -> component, for restoring a recipe's settings
-        "recipe": recipe,  # the last result's recipe; its change feeds the history
-        "generate": generate,
-        "parents": parents,  # a gr.State other tabs set when they send something here
-        "overridden": overridden,  # the sliders the visitor set (restoring a recipe sets it too)
-        "overrides_note": (yours, describe),  # the line saying which they are
-        "prepare": (prepare, [overridden]),  # widget values -> request values, for the sweep
-        "queue": "terrain",  # CPU work: its own queue, not the GPU's
-        "preview": preview,
-        "send_row": send_row,
-        "events": [ui_event, submitted, api_event],
-    }
+    inputs.stop.click(None, cancels=[ui_event, submitted, api_event], api_visibility="private")
+
+
+def build_terrain_tab(services: Services) -> TabHandles:
+    """Build the tab's components and listeners; returns the handles other parts of the app wire to."""
+    params_type = services.studio.params_type("terrain")
+    names = [f.name for f in dataclasses.fields(params_type)]
+    autos = auto_fields(params_type)
+    overridden = gr.State([])
+    parents = gr.State([])  # recipe ids of outputs sent here from other tabs (lineage)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=300):
+            inputs = _inputs(params_type, names)
+        with gr.Column(scale=3, min_width=300):
+            outputs = _outputs()
+    with gr.Row(visible=False):
+        api_inputs = [widget_for(params_type, n, api_only=True) for n in names]
+        api_button = gr.Button(visible=False)
+
+    note = OverridesNote(inputs.yours, partial(describe, params_type))
+    _listen_overrides(inputs, autos, overridden, note)
+    _listen(services, inputs, outputs, (overridden, parents), (api_inputs, api_button), names, autos)
+    return TabHandles(
+        modality="terrain",
+        prompt=inputs.prompt,
+        widgets=inputs.widgets,
+        recipe=outputs.recipe,
+        prepare=Prepare(prompt_follower(autos), [overridden]),
+        parents=parents,
+        overridden=overridden,
+        overrides_note=note,
+        send_row=outputs.send_row,
+        queue=QUEUE,
+    )
