@@ -1,4 +1,5 @@
-"""The memory manager: one instance, made by app.py and injected into everything that loads a model.
+"""The memory manager: one instance, made by ``studio.services.build_services`` and injected into everything that
+loads a model.
 
 Policy, as a spec:
 

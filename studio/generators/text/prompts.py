@@ -123,14 +123,6 @@ def preset(name: str) -> Preset | None:
     return next((p for p in PRESETS if p.name == name), None)
 
 
-def helper_preset(target: str) -> Preset:
-    """The prompt-helper preset that writes prompts for tab ``target`` ("image", "music" or "terrain")."""
-    for p in PRESETS:
-        if p.target == target:
-            return p
-    raise ParamError("target", f"{target!r} is not one of: {', '.join(HELPER_TARGETS)}")
-
-
 def parse_history(raw: str) -> list[dict[str, str]]:
     """Chat history from its JSON form: ``[{"role": "user"|"assistant", "content": "..."}, ...]``.
 
