@@ -83,11 +83,12 @@ def wire_prompt_sends(text: TabHandles, handles: dict[str, TabHandles], tabs: gr
         outputs = [tabs, h.prompt, *([lineage] if lineage is not None else [])]
 
         def send(prompt: str, recipe: Any, target: str = target, lineage: Any = lineage) -> tuple[Any, ...]:
-            if not (prompt or "").strip():
+            if not isinstance(prompt, str) or not prompt.strip():
                 raise gr.Error("Use a prompt-helper preset first: its output is what gets sent.")
-            made_here = isinstance(recipe, dict) and recipe.get("info", {}).get("prompt_for") and recipe.get("id")
+            info = recipe.get("info") if isinstance(recipe, dict) else None
+            made_here = isinstance(info, dict) and bool(info.get("prompt_for"))
             out: tuple[Any, ...] = (gr.Tabs(selected=target), prompt.strip())
-            return (*out, [recipe["id"]] if made_here else []) if lineage is not None else out
+            return (*out, _recipe_id(recipe) if made_here else []) if lineage is not None else out
 
         # Queued: an error (nothing to send yet) reaches the page as a message only from a queued event.
         button.click(send, [text.output, text.recipe], outputs, api_visibility="private")

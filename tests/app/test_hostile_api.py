@@ -144,3 +144,37 @@ def test_a_prompt_that_is_not_text_is_refused_by_name(studio, prompt):
     data[0] = prompt
     status, text = run_event(url, dep, data, None)
     assert status != 200 and "prompt: must be text" in text, text[:300]
+
+
+WRONG_SHAPES = [
+    {"id": 7, "modality": ["terrain"], "info": ["not", "a", "dict"], "params": "x"},
+    {"id": "0" * 64, "modality": "image", "info": {"prompt_for": "image", "settings": 3}, "params": [1]},
+    ["a", "list"],
+    "a string",
+]
+
+
+@pytest.mark.parametrize("shape", range(len(WRONG_SHAPES)))
+def test_recipes_of_any_shape_get_an_answer_not_an_exception(studio, shape):
+    """Every handler that takes a recipe (the sends, the History's listeners): a recipe of the wrong shape is
+    ignored or refused with the studio's own message (a gr.Error has a title), never a Python exception's text."""
+    url, _ = studio
+    config = json.load(urllib.request.urlopen(url + "config", timeout=30))
+    components = {c["id"]: c for c in config["components"]}
+    takes_recipe = [
+        d
+        for d in config["dependencies"]
+        if d.get("backend_fn") and any(components[i]["type"] == "json" for i in d["inputs"])
+    ]
+    assert len(takes_recipe) >= 10
+    for dep in takes_recipe:
+        data = [
+            WRONG_SHAPES[shape]
+            if components[i]["type"] == "json"
+            else "a helper's prompt"
+            if components[i]["type"] == "textbox"
+            else components[i].get("props", {}).get("value")
+            for i in dep["inputs"]
+        ]
+        status, text = run_event(url, dep, data, None)
+        assert status == 200 or '"title"' in text, (dep["id"], dep.get("api_name"), text[:300])
