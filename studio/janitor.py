@@ -10,7 +10,9 @@ Policy, as a spec:
 - The newest unit is never removed (it is the result just made), and neither is a ``.staging-*`` folder younger
   than a minute (a result being written); so one unit larger than the budget leaves the folder over it.
 - ``prune`` is a plain function; ``Janitor`` runs it over every budget on a daemon thread, every ``every_s``
-  seconds and soon after ``nudge()`` (which a finished request calls). Nothing starts at import or construction.
+  seconds and soon after ``nudge()`` (which a finished request calls), but at most once every ``min_gap_s``: a
+  sweep walks every file of the folders, and a busy studio must not pay that walk per request. Nothing starts at
+  import or construction.
 """
 
 from __future__ import annotations
@@ -130,9 +132,10 @@ class Janitor:
     """Keeps every ``Budget`` folder within its bytes: ``sweep()`` now, or ``start()`` a sweeper thread that sweeps
     every ``every_s`` seconds and soon after each ``nudge()``; ``stop()`` ends it."""
 
-    def __init__(self, budgets: Sequence[Budget], every_s: float = 60.0) -> None:
+    def __init__(self, budgets: Sequence[Budget], every_s: float = 60.0, min_gap_s: float = 5.0) -> None:
         self.budgets = list(budgets)
         self.every_s = float(every_s)
+        self.min_gap_s = float(min_gap_s)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -177,5 +180,7 @@ class Janitor:
                 self.sweep()
             except OSError:
                 log.exception("sweeping the studio's folders failed; trying again later")
-            self._wake.wait(self.every_s)
+            if self._stop.wait(self.min_gap_s):  # nudges during the gap are served by the next sweep
+                break
+            self._wake.wait(max(self.every_s - self.min_gap_s, 0.0))
             self._wake.clear()

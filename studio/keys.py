@@ -13,6 +13,9 @@ from pathlib import Path
 
 KEY_FILE = "server-key"
 KEY_BYTES = 32
+# Beside it, the key Gradio's BrowserState encrypts the History with in the browser (``studio/ui/history.py``): it
+# is handed to every page, so it is no secret, but no route serves the file either.
+BROWSER_STATE_FILE = "browser-state-secret"
 
 
 def server_key(cache_dir: Path) -> bytes:

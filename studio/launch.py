@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from studio.keys import KEY_FILE
+from studio.keys import BROWSER_STATE_FILE, KEY_FILE
 from studio.server.fairness import QueueCaps
 from studio.server.operators import Operators
 from studio.settings import ROOT, Settings, default_cache_dir
@@ -197,7 +197,7 @@ def blocked_paths(settings: Settings) -> list[str]:
     the server's key). Defence in depth: no handler hands out a path from a browser (``studio/outputs.py``)."""
     cache = settings.cache_dir
     private = [ROOT / ".git", ROOT / "studio", ROOT / "tests", ROOT / "scripts", ROOT / ".ci"]
-    private += [settings.results_dir, settings.converted_dir, cache / KEY_FILE, cache / "browser-state-secret"]
+    private += [settings.results_dir, settings.converted_dir, cache / KEY_FILE, cache / BROWSER_STATE_FILE]
     return [str(p) for p in private]
 
 

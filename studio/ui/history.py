@@ -20,6 +20,7 @@ from typing import Any, get_type_hints
 import gradio as gr
 
 from studio import provenance
+from studio.keys import BROWSER_STATE_FILE
 from studio.params import ParamError, check_value, spec_of
 from studio.services import Services
 from studio.ui.common import auto_fields, picture_in
@@ -35,7 +36,7 @@ def browser_secret(services: Services) -> str:
     from being plain text in localStorage and lets it survive a server restart. The History stays private because
     it lives in each visitor's own browser; the server trusts nothing in it (see ``entry_of`` and ``thumb_of``).
     """
-    path = services.settings.cache_dir / "browser-state-secret"
+    path = services.settings.cache_dir / BROWSER_STATE_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
@@ -57,6 +58,11 @@ def card_png(modality: str, text: str) -> bytes:
     return buf.getvalue()
 
 
+def card_name(services: Services, recipe_id: str) -> str:
+    """The file name, under ``outputs/thumbs/``, of the card of a result that has no picture of its own."""
+    return f"{services.outputs.tag(recipe_id)}.png"
+
+
 def thumb_of(services: Services, entry: Any) -> Path | None:
     """The picture of a history entry, found by its modality and recipe id inside the outputs folder (an entry
     comes from the browser: whatever else it says, no path in it is ever used). None when it is gone."""
@@ -68,7 +74,7 @@ def thumb_of(services: Services, entry: Any) -> Path | None:
         return picture
     if outputs.folder(entry.get("modality"), entry.get("id")) is None:
         return None
-    card = outputs.root / "thumbs" / f"{outputs.tag(entry['id'])}.png"
+    card = outputs.root / "thumbs" / card_name(services, entry["id"])
     return card if card.is_file() else None
 
 
@@ -90,7 +96,7 @@ def entry_of(services: Services, recipe: Any) -> dict[str, Any] | None:
     prompt = params.get("prompt")
     prompt = prompt[:200] if isinstance(prompt, str) else ""
     if picture_in(files) is None:
-        services.outputs.extra("thumbs", f"{services.outputs.tag(rid)}.png", card_png(modality, prompt))
+        services.outputs.extra("thumbs", card_name(services, rid), card_png(modality, prompt))
     created = recipe.get("created")
     return {
         "id": rid,
