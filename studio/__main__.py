@@ -1,4 +1,4 @@
-"""``python -m studio generate <modality> ...``: see ``studio.cli``."""
+"""``python -m studio <command> ...``: see ``studio.cli``."""
 
 import sys
 
