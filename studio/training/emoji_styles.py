@@ -202,10 +202,12 @@ def data_card(per_style: dict[str, Any], captions: list[str], held: np.ndarray, 
 
 
 def load(
-    styles: Iterable[str] = tuple(STYLES), size: int = SIZE, cache_dir: Path = CACHE_DIR, limit: int | None = None
+    styles: Iterable[str] = tuple(STYLES), size: int = SIZE, cache_dir: Path | None = None, limit: int | None = None
 ) -> StyledSet:
-    """``build``, cached as one ``.npz`` under ``cache_dir`` keyed by the styles, size, limit and format."""
+    """``build``, cached as one ``.npz`` under ``cache_dir`` (default ``CACHE_DIR``) keyed by the styles, size,
+    limit and format."""
     names = list(styles)
+    cache_dir = cache_dir or CACHE_DIR
     key = hashlib.sha256(json.dumps([names, size, limit, FORMAT]).encode()).hexdigest()[:12]
     path = cache_dir / f"styles_{key}.npz"
     if path.exists():

@@ -150,3 +150,31 @@ def test_npm_specs_must_be_exact() -> None:
     for spec in ("openmoji", "openmoji@latest", "../x@1.0.0", "openmoji@^17"):
         with pytest.raises(ValueError, match="exact npm package spec"):
             emoji_sources.fetch_npm(spec, Path("/nonexistent"))
+
+
+def test_a_styled_128px_run_trains_end_to_end_and_the_studio_draws_at_its_size(
+    packages: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GPU recipe of issue 17, on the CPU and a tiny slice: --data styles at 128 px, both stages, then the
+    pipeline draws 128×128 and the model index lists the styles a prompt may name."""
+    import json
+
+    from studio.generators.image.checkpoints import native_size
+    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline
+    from studio.training import datasets
+    from studio.training.train_diffusion import main
+
+    monkeypatch.setattr(emoji_styles, "CACHE_DIR", packages / "cache")
+    out = packages / "model"
+    common = ["--data", "styles", "--steps", "1", "--batch-size", "2", "--device", "cpu", "--out", str(out)]
+    main(["--stage", "autoencoder", *common])
+    main(["--stage", "unet", "--prompt-tokens", "4", *common])
+    index = json.loads((out / "model_index.json").read_text())
+    assert index["_styles"] == ["twemoji", "noto", "openmoji", "fluent"]
+    pipe = EmojiDiffusionPipeline.load(out)
+    assert native_size(pipe) == 128 and pipe.unet.config.sample_size == 32
+    images = pipe("red apple, noto style", num_inference_steps=1, output_type="np").images
+    assert images.shape == (1, 128, 128, 3)
+    rows = datasets.with_plain_captions(emoji_styles.load(size=16).split(held_out=False), packages / "cache")
+    assert len(rows.captions) == len(rows.base) == len(rows.images) and rows.captions.count("red apple") == 4
+    assert "red apple, fluent style" in rows.captions and rows.embeddings.shape == (len(rows.captions), 384)
