@@ -284,8 +284,12 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "data_card.json").write_text(json.dumps(data.card, indent=2) + "\n")
     (args.out / "DATA_CARD.md").write_text(card_markdown(data.card))
-    shared = [c for c, n in Counter(data.captions).most_common() if n == len(set(data.styles))]
-    Image.fromarray(contact_sheet(data, shared[:: max(1, len(shared) // 8)][:8])).save(args.out / "contact_sheet.png")
+    # Captions drawn in the most styles first, spread over the set (a --limit slice may share none across styles).
+    ranked = [c for c, _ in sorted(Counter(data.captions).items(), key=lambda cn: (-cn[1], cn[0]))]
+    if ranked:
+        top = ranked[: max(8, len(ranked) // 20)]
+        sheet = contact_sheet(data, top[:: max(1, len(top) // 8)][:8])
+        Image.fromarray(sheet).save(args.out / "contact_sheet.png")
     print(card_markdown(data.card))
 
 

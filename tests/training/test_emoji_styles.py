@@ -178,3 +178,19 @@ def test_a_styled_128px_run_trains_end_to_end_and_the_studio_draws_at_its_size(
     rows = datasets.with_plain_captions(emoji_styles.load(size=16).split(held_out=False), packages / "cache")
     assert len(rows.captions) == len(rows.base) == len(rows.images) and rows.captions.count("red apple") == 4
     assert "red apple, fluent style" in rows.captions and rows.embeddings.shape == (len(rows.captions), 384)
+
+
+def test_variety_is_zero_for_copies_and_grows_with_difference() -> None:
+    from studio.training.variety import spread, style_variety
+
+    red = np.zeros((64, 64, 3), np.uint8)
+    red[..., 0] = 255
+    white = np.full((64, 64, 3), 255, np.uint8)
+    assert spread(np.stack([red, red, red, red])) == 0.0
+    assert spread(np.stack([red, white])) == pytest.approx(np.sqrt(2 / 3))  # G and B differ by 1, R not
+    half = np.stack([red, red, white, white])
+    assert 0 < spread(half) < spread(np.stack([red, white]))
+    captions = ["apple"] * 4 + ["pear"] * 4 + ["lone"]
+    assert style_variety(np.concatenate([half, np.stack([red] * 4), red[None]]), captions) == pytest.approx(
+        spread(half) / 2
+    )
