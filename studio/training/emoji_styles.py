@@ -223,7 +223,7 @@ def load(
     data = build(names, size, cache_dir, limit)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(
+    np.savez_compressed(  # 33 MB for the whole set at 128 px: small enough to carry to a GPU machine
         tmp,
         images=data.images,
         captions=np.asarray(data.captions),

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO)
-    styles = load(size=64)
+    styles = load(size=128)  # the training cache; pooled to 32×32 like the models
     reference = style_variety(styles.images, styles.captions)
     print(f"{'real styles of one emoji':40s} {reference:.4f}")
     for name in args.model or ["emoji-diffusion"]:
