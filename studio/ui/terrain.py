@@ -60,6 +60,7 @@ class _Outputs:
     status: gr.Markdown
     preview: gr.Image
     mesh: gr.Model3D
+    mesh_path: gr.State  # the page's handler fills this; a plain step then hands it to ``mesh`` (see _show_mesh)
     files: gr.File
     send_row: gr.Row
     recipe: gr.JSON
@@ -67,6 +68,10 @@ class _Outputs:
     def results(self) -> list[Component]:
         """The components a result fills, in the order ``_outputs_of`` gives their values."""
         return [self.preview, self.mesh, self.files, self.recipe, self.status]
+
+    def page_results(self) -> list[Component]:
+        """The same for the page's own events: the mesh goes through ``mesh_path`` (see ``_show_mesh``)."""
+        return [self.preview, self.mesh_path, self.files, self.recipe, self.status]
 
 
 def _outputs_of(result: Result) -> tuple[Any, ...]:
@@ -108,12 +113,13 @@ def _outputs() -> _Outputs:
     preview = gr.Image(
         label="Preview (hillshaded)", type="filepath", interactive=False, elem_id="terrain-preview", height=420
     )
-    mesh = gr.Model3D(label="Mesh (GLB, vertex colours)", elem_id="terrain-mesh", height=360)
+    mesh = gr.Model3D(label="3D scene (GLB)", elem_id="terrain-mesh", height=360)
+    mesh_path = gr.State(None)
     files = gr.File(label="Downloads", file_count="multiple", elem_id="terrain-files")
     send_row = gr.Row()  # "send to" buttons go here once every tab is built (ui/send.py)
     with gr.Accordion("Recipe", open=False):
         recipe = gr.JSON(label="Recipe")
-    return _Outputs(status, preview, mesh, files, send_row, recipe)
+    return _Outputs(status, preview, mesh, mesh_path, files, send_row, recipe)
 
 
 def _listen_overrides(inputs: _Inputs, autos: list[str], overridden: gr.State, note: OverridesNote) -> None:
@@ -174,7 +180,7 @@ def _listen(
     api_inputs, api_button = api
     results = outputs.results()
     ui_body, api_body = _bodies(services, autos, len(results))
-    targets = results + [inputs.widgets[n] for n in autos]
+    targets = outputs.page_results() + [inputs.widgets[n] for n in autos]
     ui_inputs = [*(inputs.widgets[n] for n in names), overridden, parents]
     ui_event = inputs.generate.click(
         api_handler(names, ui_body, extra=["overridden", "parents"]),
@@ -195,6 +201,18 @@ def _listen(
         api_handler(names, api_body), inputs=api_inputs, outputs=results, api_name="terrain", concurrency_id=QUEUE
     )
     inputs.stop.click(None, cancels=[ui_event, submitted, api_event], api_visibility="private")
+    for event in (ui_event, submitted):
+        _show_mesh(event, outputs)
+
+
+def _show_mesh(event: Any, outputs: _Outputs) -> None:
+    """Hand the new GLB to the 3D viewer once, from a plain (non-generator) step after the run.
+
+    Gradio 6.31's Model3D loads its Babylon canvas lazily and drops that load when its value is set again before
+    the load finishes, keeping only the download link. A generator handler sets every output twice (its last
+    yield, then the completion message repeats it), so a viewer fed by the run itself never got a canvas.
+    """
+    event.success(lambda path: path, outputs.mesh_path, outputs.mesh, api_visibility="private", queue=False)
 
 
 def build_terrain_tab(services: Services) -> TabHandles:
