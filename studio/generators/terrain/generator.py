@@ -30,10 +30,12 @@ import numpy as np
 from studio.generators.base import Artifact, Context, ModelSpec, Output
 from studio.generators.terrain.color import Maps, colorize, water_rgb
 from studio.generators.terrain.erosion import erode
-from studio.generators.terrain.export import glb_bytes, height_u16, mesh_step, normal_png, png_bytes, raw_r16, to_u8
+from studio.generators.terrain.export import height_u16, normal_png, png_bytes, raw_r16, to_u8
+from studio.generators.terrain.mesh import mesh_step
 from studio.generators.terrain.noise import Grid, normalise
 from studio.generators.terrain.params import TerrainParams
 from studio.generators.terrain.prompt import TerrainSettings, resolve
+from studio.generators.terrain.scene import SceneInput, scene_glb
 from studio.generators.terrain.shape import build, finish
 from studio.params import SEED_MAX
 
@@ -41,7 +43,7 @@ log = logging.getLogger(__name__)
 
 # Identifies the algorithm in the result cache (ModelSpec.weights_hash): bump it whenever the same params
 # would give different bytes, so old cached terrains are not served for the new code.
-ALGORITHM = "terrain-procedural-2"
+ALGORITHM = "terrain-procedural-3"
 
 
 @dataclass
@@ -100,18 +102,31 @@ def make_terrain(
     return Terrain(settings, grid.close(h), water_h, maps, grid, terms)
 
 
+def scene_input(t: Terrain) -> SceneInput:
+    """What the GLB scene is made of."""
+    s, close = t.settings, t.grid.close
+    return SceneInput(
+        height=t.height,
+        albedo=close(t.maps.albedo),
+        normal=close(t.maps.normal),
+        height_m=s.height_m,
+        extent_m=s.extent_m,
+        water_h=t.water_h if s.water_level > 0 else None,
+        water_rgb=water_rgb(s.palette),
+        tileable=t.grid.tileable,
+    )
+
+
 def export_terrain(
     t: Terrain, progress: Callable[[int, int, str], None] | None = None, timings: dict[str, float] | None = None
 ) -> list[Artifact]:
     """Stage 6: the files. The preview comes first (the UI shows it), then the mesh and the heightmaps."""
     report = progress or (lambda step, total, desc: None)
     close = t.grid.close
-    s = t.settings
     with _timed(timings, "images"):
         preview = png_bytes(to_u8(close(t.maps.preview)))
     with _timed(timings, "mesh"):
-        water_h = t.water_h if s.water_level > 0 else None
-        glb = glb_bytes(t.height, close(t.maps.albedo), s.height_m, s.extent_m, water_h, water_rgb(s.palette))
+        glb = scene_glb(scene_input(t))
     report(9, 10, "writing files")
     with _timed(timings, "heightmaps"):
         h16 = png_bytes(height_u16(t.height))
