@@ -17,6 +17,7 @@ import gradio as gr
 from gradio.components import Component
 
 from studio.engine import Result
+from studio.generators.terrain.objects.assets import KINDS as OBJECT_KINDS
 from studio.params import spec_of
 from studio.services import Services
 from studio.ui.common import (
@@ -97,7 +98,9 @@ def _inputs(params_type: type, names: list[str]) -> _Inputs:
         stop = gr.Button("Stop", variant="stop", elem_id="terrain-stop")
     gr.Examples(EXAMPLES, inputs=[widgets["prompt"]], label="Try")
     for n in names:
-        if n != "prompt" and not spec_of(params_type, n).advanced:
+        if n == "object_kinds":
+            widgets[n] = _kinds_widget(params_type)
+        elif n != "prompt" and not spec_of(params_type, n).advanced:
             widgets[n] = widget_for(params_type, n)
     with gr.Accordion("Advanced", open=False):
         for n in names:
@@ -106,6 +109,14 @@ def _inputs(params_type: type, names: list[str]) -> _Inputs:
     follow = gr.Button("Sliders follow the prompt", size="sm", elem_id="terrain-follow")
     yours = gr.Markdown("Every slider follows the prompt.", elem_id="terrain-overrides")
     return _Inputs(widgets, prompt, generate, stop, follow, yours)
+
+
+def _kinds_widget(params_type: type) -> gr.CheckboxGroup:
+    """Tick boxes for the kinds of object (none ticked: the prompt chooses)."""
+    spec = spec_of(params_type, "object_kinds")
+    return gr.CheckboxGroup(
+        choices=list(OBJECT_KINDS), value=[], label=spec.label, info=spec.info, elem_id="terrainparams-object_kinds"
+    )
 
 
 def _outputs() -> _Outputs:

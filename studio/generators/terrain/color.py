@@ -112,6 +112,8 @@ class Maps:
     normal: np.ndarray  # (m, m, 3) unit normals (east, north, up)
     water: np.ndarray  # (m, m) bool
     snow: np.ndarray  # (m, m) snow cover in [0, 1]
+    wet: np.ndarray  # (m, m) moisture in [0, 1] (where objects grow)
+    forest: np.ndarray  # (m, m) the forest layer's final weight
 
 
 def gradients(h_m: np.ndarray, spacing: float, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -286,4 +288,6 @@ def colorize(
         normal.astype(np.float32),
         water,
         (snow * land).astype(np.float32),
+        wet.astype(np.float32),
+        (w["forest"] * land).astype(np.float32),
     )

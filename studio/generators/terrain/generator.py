@@ -33,6 +33,8 @@ from studio.generators.terrain.erosion import erode
 from studio.generators.terrain.export import height_u16, normal_png, png_bytes, raw_r16, to_u8
 from studio.generators.terrain.mesh import mesh_step
 from studio.generators.terrain.noise import Grid, normalise
+from studio.generators.terrain.objects.instancing import batches, draw_on, objects_csv
+from studio.generators.terrain.objects.placement import Ground, Placement, instance_cap, place
 from studio.generators.terrain.params import TerrainParams
 from studio.generators.terrain.prompt import TerrainSettings, resolve
 from studio.generators.terrain.scene import SceneInput, scene_glb
@@ -56,6 +58,9 @@ class Terrain:
     maps: Maps  # colour maps on the working grid
     grid: Grid
     terms: list[str]
+    objects: Placement
+    preview: np.ndarray  # (m, m, 3) the hillshaded preview with the objects shown
+    seed: int
 
 
 @contextmanager
@@ -98,8 +103,29 @@ def make_terrain(
     with _timed(timings, "color"):
         water_h = float(np.quantile(h, settings.water_level)) if settings.water_level > 0 else 0.0
         maps = colorize(h, settings, water_h, grid, seed, extra)
-    report(8, total, "colouring")
-    return Terrain(settings, grid.close(h), water_h, maps, grid, terms)
+    report(8, total, "placing objects")
+    h = grid.close(h)
+    with _timed(timings, "objects"):
+        objects = place(ground(h, maps, settings, water_h, grid), settings.object_kinds, settings.object_density, seed)
+        preview = draw_on(maps.preview, objects, settings.extent_m, grid.tileable)
+    return Terrain(settings, h, water_h, maps, grid, terms, objects, preview, seed)
+
+
+def ground(h: np.ndarray, maps: Maps, s: TerrainSettings, water_h: float, grid: Grid) -> Ground:
+    """What object placement reads, on the exported grid."""
+    close = grid.close
+    return Ground(
+        height=h,
+        water=close(maps.water),
+        wet=close(maps.wet),
+        forest=close(maps.forest),
+        snow=close(maps.snow),
+        water_h=water_h if s.water_level > 0 else 0.0,
+        height_m=s.height_m,
+        extent_m=s.extent_m,
+        mesh_step=mesh_step(h.shape[0]),
+        tileable=grid.tileable,
+    )
 
 
 def scene_input(t: Terrain) -> SceneInput:
@@ -114,6 +140,7 @@ def scene_input(t: Terrain) -> SceneInput:
         water_h=t.water_h if s.water_level > 0 else None,
         water_rgb=water_rgb(s.palette),
         tileable=t.grid.tileable,
+        objects=batches(t.objects, t.seed, s.extent_m),
     )
 
 
@@ -124,7 +151,7 @@ def export_terrain(
     report = progress or (lambda step, total, desc: None)
     close = t.grid.close
     with _timed(timings, "images"):
-        preview = png_bytes(to_u8(close(t.maps.preview)))
+        preview = png_bytes(to_u8(close(t.preview)))
     with _timed(timings, "mesh"):
         glb = scene_glb(scene_input(t))
     report(9, 10, "writing files")
@@ -144,6 +171,7 @@ def export_terrain(
         Artifact("normalmap.png", normal, "data"),
         Artifact("albedo.png", albedo, "data"),
         Artifact("splatmap.png", splat, "data"),
+        Artifact("objects.csv", objects_csv(t.objects, t.height.shape[0], t.settings.height_m), "data"),
     ]
 
 
@@ -169,6 +197,15 @@ def describe(t: Terrain, seed: int) -> dict[str, Any]:
         "row-major, north row first",
         "normalmap": "tangent space, OpenGL (green = north/up)",
         "splatmap": "RGBA weights: grass, rock, snow, sand",
+        "objects": t.objects.counts(),
+        "objects_total": len(t.objects),
+        "objects_cap": instance_cap(n),
+        "objects_capped": list(t.objects.notes),
+        "objects_csv": "type,x,y,z,yaw,scale per instance: x, y in heightmap pixels from the north-west corner "
+        "(x east, y south), z in 16-bit heightmap units (65535 = height_m), yaw in degrees counter-clockwise seen "
+        "from above, scale a factor of the asset's size",
+        "glb": "nodes terrain (chunks terrain_<row>_<col>), water, objects (one node per asset variant, "
+        "EXT_mesh_gpu_instancing); metres, +y up, +x east, +z south, centred",
     }
 
 
@@ -212,7 +249,7 @@ class TerrainGenerator:
         """
         seed = params.seed if params.seed >= 0 else secrets.randbelow(SEED_MAX + 1)
         t = make_terrain(params, seed, ctx.progress, timings)
-        ctx.preview(to_u8(t.grid.close(t.maps.preview)))
+        ctx.preview(to_u8(t.grid.close(t.preview)))
         artifacts = export_terrain(t, ctx.progress, timings)
         info = describe(t, seed)
         log.info("terrain %s seed=%d size=%d: %s", t.settings.landform, seed, params.size_px, t.terms)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.generators.terrain.color import PALETTES, parse_colours
+from studio.generators.terrain.objects.assets import KINDS
 from studio.generators.terrain.prompt import LANDFORMS, TerrainSettings
 from studio.params import SEED_MAX, ParamError, param
 
@@ -88,6 +89,21 @@ class TerrainParams:
         info="Relief from the lowest to the highest point",
     )
     extent_m: float = param(4000.0, min=100.0, max=50000.0, step=100.0, label="Width (m)", advanced=True)
+    object_density: float | None = param(
+        None,
+        min=0.0,
+        max=1.0,
+        step=0.01,
+        label="Object density",
+        info="Trees, rocks, houses...: 0 = none, 1 = as dense as each kind grows (empty = from the prompt)",
+    )
+    object_kinds: tuple[str, ...] = param(
+        (),
+        max=len(KINDS),
+        max_len=16,
+        label="Object kinds",
+        info=f"Which of {', '.join(KINDS)} may stand on the land; none ticked = the prompt's choice",
+    )
     tileable: bool = param(False, label="Seamless tiling", info="Opposite edges match exactly")
     colours: str = param(
         "",
@@ -98,11 +114,16 @@ class TerrainParams:
     )
 
     def check(self) -> None:
-        """Cross-field checks: the land colours must parse."""
+        """Cross-field checks: the land colours must parse; object kinds must be known, each named once."""
         try:
             parse_colours(self.colours)
         except ValueError as exc:
             raise ParamError("colours", str(exc)) from None
+        for kind in self.object_kinds:
+            if kind not in KINDS:
+                raise ParamError("object_kinds", f"{kind!r} is not one of: {', '.join(KINDS)}")
+        if len(set(self.object_kinds)) != len(self.object_kinds):
+            raise ParamError("object_kinds", "names a kind twice")
 
     def overrides(self) -> dict[str, Any]:
         """The fields that refine the prompt's settings (None / "auto" = from the prompt)."""

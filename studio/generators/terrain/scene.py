@@ -39,7 +39,7 @@ class SceneInput:
     water_h: float | None = None  # normalised; None = no water plane
     water_rgb: tuple[float, float, float] = (0.2, 0.45, 0.6)
     tileable: bool = False
-    objects: list[Any] = field(default_factory=list)  # studio.generators.terrain.objects.Batch, one per variant
+    objects: list[Any] = field(default_factory=list)  # objects.instancing.Batch, one per asset variant
     max_vertices: int = MESH_MAX
 
 
@@ -113,7 +113,7 @@ def scene_glb(inp: SceneInput, extras: dict[str, Any] | None = None) -> bytes:
     if inp.water_h is not None and inp.water_h > 0:
         roots.append(_water_node(g, inp))
     if inp.objects:
-        from studio.generators.terrain.instancing import objects_node
+        from studio.generators.terrain.objects.instancing import objects_node
 
         roots.append(objects_node(g, inp.objects))
     return g.glb(roots, extras)
