@@ -77,7 +77,11 @@ class _Outputs:
 
 def _outputs_of(result: Result) -> tuple[Any, ...]:
     files = [str(p) for p in result.paths.values()]
-    return (path_of(result, "image"), path_of(result, "model3d"), files, result.recipe, status_line(result))
+    status = status_line(result)
+    notes = result.recipe.get("info", {}).get("objects_capped") or []
+    if notes:  # e.g. a huge map at full density: say which field was capped and to what
+        status += "  \n" + "; ".join(str(n) for n in notes)
+    return (path_of(result, "image"), path_of(result, "model3d"), files, result.recipe, status)
 
 
 def describe(params_type: type, overridden: list[str]) -> str:

@@ -39,6 +39,7 @@ from studio.generators.terrain.params import TerrainParams
 from studio.generators.terrain.prompt import TerrainSettings, resolve
 from studio.generators.terrain.scene import SceneInput, scene_glb
 from studio.generators.terrain.shape import build, finish
+from studio.generators.terrain.textures import LAYERS, detail_textures, layer_table
 from studio.params import SEED_MAX
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,8 @@ def export_terrain(
         normal = normal_png(close(t.maps.normal))
         albedo = png_bytes(to_u8(close(t.maps.albedo)))
         splat = png_bytes(to_u8(close(t.maps.splat)))
+    with _timed(timings, "textures"):
+        layers = layer_files(t)
     report(10, 10, "done")
     return [
         Artifact("terrain.png", preview, "image"),
@@ -172,7 +175,19 @@ def export_terrain(
         Artifact("albedo.png", albedo, "data"),
         Artifact("splatmap.png", splat, "data"),
         Artifact("objects.csv", objects_csv(t.objects, t.height.shape[0], t.settings.height_m), "data"),
+        *layers,
     ]
+
+
+def layer_files(t: Terrain) -> list[Artifact]:
+    """A seamless detail texture and a greyscale weight map per ground layer (``textures.py``)."""
+    splat = to_u8(t.grid.close(t.maps.splat))
+    out = []
+    for name, texture in detail_textures(t.settings, t.seed).items():
+        out.append(Artifact(f"layer_{name}.png", png_bytes(to_u8(texture)), "data"))
+    for i, name in enumerate(LAYERS):
+        out.append(Artifact(f"weight_{name}.png", png_bytes(np.ascontiguousarray(splat[..., i])), "data"))
+    return out
 
 
 def describe(t: Terrain, seed: int) -> dict[str, Any]:
@@ -196,7 +211,9 @@ def describe(t: Terrain, seed: int) -> dict[str, Any]:
         "heightmap": "heightmap.png / heightmap.r16: uint16, 0 = lowest, 65535 = height_m; r16 is little-endian, "
         "row-major, north row first",
         "normalmap": "tangent space, OpenGL (green = north/up)",
-        "splatmap": "RGBA weights: grass, rock, snow, sand",
+        "splatmap": "RGBA weights of the ground layers 0-3: grass, rock, snow, sand (Unity's Terrain Layer order; "
+        "weight_<layer>.png hold the same one per file, for Unreal's Landscape)",
+        "layers": layer_table(),
         "objects": t.objects.counts(),
         "objects_total": len(t.objects),
         "objects_cap": instance_cap(n),

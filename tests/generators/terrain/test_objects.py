@@ -150,3 +150,20 @@ def test_sliders_and_toggles_win_over_the_prompt() -> None:
     with pytest.raises(ParamError) as err:
         check_params(TerrainParams, {"object_density": 2.0})
     assert err.value.field == "object_density"
+
+
+def test_ground_layers_are_seamless_and_follow_the_splat_order(forest) -> None:
+    from PIL import Image
+
+    files, info = forest
+    assert [layer["name"] for layer in info["layers"]] == ["grass", "rock", "snow", "sand"]
+    splat = np.asarray(Image.open(io.BytesIO(files["splatmap.png"])))
+    for layer in info["layers"]:
+        tex = np.asarray(Image.open(io.BytesIO(files[layer["texture"]]))).astype(np.int64)
+        assert tex.shape == (256, 256, 3) and tex.std() > 2, layer["name"]
+        # Seamless: the step from the last column back to the first is like any step inside the texture.
+        inner = np.abs(np.diff(tex, axis=1)).mean()
+        assert np.abs(tex[:, 0] - tex[:, -1]).mean() < 2.5 * inner, layer["name"]
+        assert np.abs(tex[0] - tex[-1]).mean() < 2.5 * np.abs(np.diff(tex, axis=0)).mean(), layer["name"]
+        weight = np.asarray(Image.open(io.BytesIO(files[layer["weightmap"]])))
+        assert np.array_equal(weight, splat[..., layer["index"]]), layer["name"]
