@@ -24,16 +24,20 @@ from studio.ui.common import (
     api_handler,
     auto_fields,
     check_values,
+    file_path,
     follow_prompt,
     number_widget,
+    optional_files,
     path_of,
     prompt_follower,
     prompt_widget,
+    read_upload,
     run_request,
     skips,
     status_line,
     widget_for,
 )
+from studio.ui.fields import checked_editor
 from studio.ui.handles import OverridesNote, Prepare, TabHandles
 
 EXAMPLES = [
@@ -44,6 +48,7 @@ EXAMPLES = [
     "archipelago",
 ]
 QUEUE = "terrain"  # CPU work: its own queue, not the GPU's
+FILE_FIELDS = ("sketch",)  # params given as files (the API) or painted (the page), not as widget values
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class _Inputs:
     stop: gr.Button
     follow: gr.Button
     yours: gr.Markdown  # which sliders the visitor set
+    sketch: gr.ImageEditor  # the painted map (the ``sketch`` param's bytes come from its composite)
 
 
 @dataclass(frozen=True)
@@ -110,9 +116,34 @@ def _inputs(params_type: type, names: list[str]) -> _Inputs:
         for n in names:
             if n != "prompt" and spec_of(params_type, n).advanced:
                 widgets[n] = widget_for(params_type, n)
+    with gr.Accordion("Sketch (optional)", open=False):
+        sketch = _sketch_editor(params_type)
     follow = gr.Button("Sliders follow the prompt", size="sm", elem_id="terrain-follow")
     yours = gr.Markdown("Every slider follows the prompt.", elem_id="terrain-overrides")
-    return _Inputs(widgets, prompt, generate, stop, follow, yours)
+    return _Inputs(widgets, prompt, generate, stop, follow, yours, sketch)
+
+
+def _sketch_editor(params_type: type) -> gr.ImageEditor:
+    """A canvas to paint the rough map on (or a picture to upload): grey heights, blue water, green forest."""
+    brush = gr.Brush(colors=["#ffffff", "#a0a0a0", "#505050", "#000000", "#2f6fe0", "#2e9e3a"], default_color="#ffffff")
+    editor = gr.ImageEditor(
+        label=spec_of(params_type, "sketch").info,
+        type="filepath",
+        sources=("upload", "clipboard"),
+        canvas_size=(512, 512),
+        brush=brush,
+        elem_id="terrain-sketch",
+        height=360,
+    )
+    return checked_editor(editor, "sketch", "sketch")
+
+
+def sketch_bytes(value: Any) -> bytes:
+    """The sketch's PNG bytes from an ImageEditor value (the composite of background and brush layers), or b""
+    when nothing was uploaded or painted."""
+    if not isinstance(value, dict) or not (value.get("background") or value.get("layers")):
+        return b""
+    return read_upload(file_path(value.get("composite")), "sketch")
 
 
 def _kinds_widget(params_type: type) -> gr.CheckboxGroup:
@@ -161,16 +192,20 @@ def _bodies(services: Services, autos: list[str], n_results: int) -> tuple[Calla
         for item in run_request(services, "terrain", params, progress, parents=lineage or []):
             yield item if isinstance(item, Result) else None  # None lets Stop end the handler at the next step
 
-    def api_body(values: dict[str, Any], progress: gr.Progress) -> Iterator[Any]:
+    def api_body(values: dict[str, Any], sketch: Any, progress: gr.Progress) -> Iterator[Any]:
         # Only the result is yielded: a gr.skip() tick makes Gradio 6.31 keep a per-session copy of each output,
         # and the value after it files that copy again under a new id, so an API client's session grew by five
         # components (~70 KB) per request for as long as it lived. Progress still reaches the client.
+        values["sketch"] = read_upload(file_path(sketch), "sketch")
         for item in run(values, progress):
             if item is not None:
                 yield _outputs_of(item)
 
-    def ui_body(values: dict[str, Any], ov: list[str], lineage: list[str], progress: gr.Progress) -> Iterator[Any]:
-        for item in run(follow_prompt(values, autos, ov), progress, lineage):
+    def ui_body(
+        values: dict[str, Any], editor: Any, ov: list[str], lineage: list[str], progress: gr.Progress
+    ) -> Iterator[Any]:
+        values = {**follow_prompt(values, autos, ov), "sketch": sketch_bytes(editor)}
+        for item in run(values, progress, lineage):
             if item is None:
                 yield skips(n_results + len(autos))
                 continue
@@ -196,9 +231,9 @@ def _listen(
     results = outputs.results()
     ui_body, api_body = _bodies(services, autos, len(results))
     targets = outputs.page_results() + [inputs.widgets[n] for n in autos]
-    ui_inputs = [*(inputs.widgets[n] for n in names), overridden, parents]
+    ui_inputs = [*(inputs.widgets[n] for n in names), inputs.sketch, overridden, parents]
     ui_event = inputs.generate.click(
-        api_handler(names, ui_body, extra=["overridden", "parents"]),
+        api_handler(names, ui_body, extra=["sketch", "overridden", "parents"]),
         inputs=ui_inputs,
         outputs=targets,
         api_visibility="private",
@@ -206,14 +241,18 @@ def _listen(
         concurrency_limit=2,
     )
     submitted = inputs.prompt.submit(
-        api_handler(names, ui_body, extra=["overridden", "parents"]),
+        api_handler(names, ui_body, extra=["sketch", "overridden", "parents"]),
         inputs=ui_inputs,
         outputs=targets,
         api_visibility="private",
         concurrency_id=QUEUE,
     )
     api_event = api_button.click(
-        api_handler(names, api_body), inputs=api_inputs, outputs=results, api_name="terrain", concurrency_id=QUEUE
+        optional_files(api_handler(names, api_body, extra=list(FILE_FIELDS)), FILE_FIELDS),
+        inputs=api_inputs,
+        outputs=results,
+        api_name="terrain",
+        concurrency_id=QUEUE,
     )
     inputs.stop.click(None, cancels=[ui_event, submitted, api_event], api_visibility="private")
     for event in (ui_event, submitted):
@@ -233,7 +272,7 @@ def _show_mesh(event: Any, outputs: _Outputs) -> None:
 def build_terrain_tab(services: Services) -> TabHandles:
     """Build the tab's components and listeners; returns the handles other parts of the app wire to."""
     params_type = services.studio.params_type("terrain")
-    names = [f.name for f in dataclasses.fields(params_type)]
+    names = [f.name for f in dataclasses.fields(params_type) if f.name not in FILE_FIELDS]
     autos = auto_fields(params_type)
     overridden = gr.State([])
     parents = gr.State([])  # recipe ids of outputs sent here from other tabs (lineage)
@@ -244,6 +283,7 @@ def build_terrain_tab(services: Services) -> TabHandles:
             outputs = _outputs()
     with gr.Row(visible=False):
         api_inputs = [widget_for(params_type, n, api_only=True) for n in names]
+        api_inputs += [gr.File(label=n, visible=False) for n in FILE_FIELDS]
         api_button = gr.Button(visible=False)
 
     note = OverridesNote(inputs.yours, partial(describe, params_type))

@@ -185,7 +185,8 @@ def colorize(
         + 4.0 * m * hollow
         - 0.3 * land_t
         + 0.25 * m * smoothstep(0.06, 0.0, land_t)
-        + 0.3 * m * valley,
+        + 0.3 * m * valley
+        + extra.get("wet_paint", zero),  # a sketch's forest (sketch.py)
         0.0,
         1.0,
     )
@@ -195,7 +196,7 @@ def colorize(
     layers.paint("lush", smoothstep(0.15, 0.65, wet))
     layers.paint(
         "forest",
-        smoothstep(0.55, 0.8, wet)
+        np.maximum(extra.get("forest_paint", zero), smoothstep(0.55, 0.8, wet))
         * smoothstep(0.75, 0.45, slope)
         * smoothstep(0.75, 0.5, land_t)
         * smoothstep(0.02, 0.06, land_t),

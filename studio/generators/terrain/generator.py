@@ -33,12 +33,15 @@ from studio.generators.terrain.erosion import erode
 from studio.generators.terrain.export import height_u16, normal_png, png_bytes, raw_r16, to_u8
 from studio.generators.terrain.mesh import mesh_step
 from studio.generators.terrain.noise import Grid, normalise
+from studio.generators.terrain.objects.assets import KINDS
 from studio.generators.terrain.objects.instancing import batches, draw_on, objects_csv
 from studio.generators.terrain.objects.placement import Ground, Placement, instance_cap, place
+from studio.generators.terrain.objects.words import TREES
 from studio.generators.terrain.params import TerrainParams
 from studio.generators.terrain.prompt import TerrainSettings, resolve
 from studio.generators.terrain.scene import SceneInput, scene_glb
-from studio.generators.terrain.shape import build, finish
+from studio.generators.terrain.shape import build, finish, smoothstep
+from studio.generators.terrain.sketch import Sketch, read_sketch, steer, to_grid, water_share_map
 from studio.generators.terrain.textures import LAYERS, detail_textures, layer_table
 from studio.params import SEED_MAX
 
@@ -88,6 +91,9 @@ def make_terrain(
     report(0, total, "shaping the land")
     with _timed(timings, "noise"):
         h, extra = build(settings, grid, seed)
+    if params.sketch:
+        with _timed(timings, "sketch"):
+            settings, h = follow_sketch(read_sketch(params.sketch), params, settings, h, extra)
     report(1, total, "eroding")
     with _timed(timings, "erosion"):
         base = float(np.quantile(h, settings.water_level)) if settings.water_level > 0 else None
@@ -107,13 +113,34 @@ def make_terrain(
     report(8, total, "placing objects")
     h = grid.close(h)
     with _timed(timings, "objects"):
-        objects = place(ground(h, maps, settings, water_h, grid), settings.object_kinds, settings.object_density, seed)
+        g = ground(h, maps, settings, water_h, grid, painted_forest="forest_paint" in extra)
+        objects = place(g, settings.object_kinds, settings.object_density, seed)
         preview = draw_on(maps.preview, objects, settings.extent_m, grid.tileable)
     return Terrain(settings, h, water_h, maps, grid, terms, objects, preview, seed)
 
 
-def ground(h: np.ndarray, maps: Maps, s: TerrainSettings, water_h: float, grid: Grid) -> Ground:
-    """What object placement reads, on the exported grid."""
+def follow_sketch(
+    sk: Sketch, params: TerrainParams, s: TerrainSettings, h: np.ndarray, extra: dict[str, np.ndarray]
+) -> tuple[TerrainSettings, np.ndarray]:
+    """The sketch's heights, water and forest on the (m, m) field ``h``; a slider the visitor set still wins."""
+    m = h.shape[0]
+    water = water_share_map(sk, m)
+    forest = to_grid(sk.forest, m)
+    changes: dict[str, Any] = {}
+    if params.water_level is None and (water > 0.5).any():
+        changes["water_level"] = round(float(np.clip((water > 0.5).mean(), 0.01, 0.9)), 4)
+    if (forest > 0.5).any():
+        extra["forest_paint"] = smoothstep(0.3, 0.7, forest)
+        extra["wet_paint"] = 0.5 * forest
+        if not params.object_kinds and not set(s.object_kinds) & set(TREES):
+            changes["object_kinds"] = tuple(k for k in KINDS if k in {*s.object_kinds, "conifer", "broadleaf"})
+    return dataclasses.replace(s, **changes), steer(h, sk)
+
+
+def ground(
+    h: np.ndarray, maps: Maps, s: TerrainSettings, water_h: float, grid: Grid, painted_forest: bool = False
+) -> Ground:
+    """What object placement reads, on the exported grid; a sketch's painted forests keep trees mostly to them."""
     close = grid.close
     return Ground(
         height=h,
@@ -126,6 +153,7 @@ def ground(h: np.ndarray, maps: Maps, s: TerrainSettings, water_h: float, grid: 
         extent_m=s.extent_m,
         mesh_step=mesh_step(h.shape[0]),
         tileable=grid.tileable,
+        tree_floor=0.05 if painted_forest else 0.3,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from studio.generators.terrain.color import PALETTES, parse_colours
 from studio.generators.terrain.objects.assets import KINDS
 from studio.generators.terrain.prompt import LANDFORMS, TerrainSettings
+from studio.generators.terrain.sketch import read_sketch
 from studio.params import SEED_MAX, ParamError, param
 
 SIZES = (129, 257, 513, 1025)
@@ -105,6 +106,11 @@ class TerrainParams:
         info=f"Which of {', '.join(KINDS)} may stand on the land; none ticked = the prompt's choice",
     )
     tileable: bool = param(False, label="Seamless tiling", info="Opposite edges match exactly")
+    sketch: bytes = param(
+        b"",
+        label="Sketch",
+        info="A rough painted map: grey = height (white high), blue = water, green = forest (empty = none)",
+    )
     colours: str = param(
         "",
         max_len=200,
@@ -119,6 +125,10 @@ class TerrainParams:
             parse_colours(self.colours)
         except ValueError as exc:
             raise ParamError("colours", str(exc)) from None
+        if not isinstance(self.sketch, (bytes, bytearray)):
+            raise ParamError("sketch", "must be image file bytes (empty for none)")
+        if self.sketch:
+            read_sketch(self.sketch)  # every check on the picture, before the request is queued
         for kind in self.object_kinds:
             if kind not in KINDS:
                 raise ParamError("object_kinds", f"{kind!r} is not one of: {', '.join(KINDS)}")

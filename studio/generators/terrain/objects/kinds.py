@@ -26,6 +26,7 @@ class Env:
     forest: np.ndarray  # the forest ground layer's weight
     snow: np.ndarray  # snow cover 0 .. 1
     village: np.ndarray  # 0 .. 1 near the chosen village sites
+    tree_floor: float = 0.3  # tree habitat outside the forest layer (lower when a sketch paints the forests)
 
 
 def _band(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -47,7 +48,7 @@ class Kind:
 
 
 def _trees(e: Env) -> np.ndarray:
-    return (1.0 - e.snow) * (0.3 + 0.7 * e.forest)
+    return (1.0 - e.snow) * (e.tree_floor + (1.0 - e.tree_floor) * e.forest)
 
 
 KINDS: dict[str, Kind] = {

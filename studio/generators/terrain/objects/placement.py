@@ -119,6 +119,7 @@ class Ground:
     extent_m: float
     mesh_step: int
     tileable: bool
+    tree_floor: float = 0.3  # see kinds.Env
 
 
 # Shares of the instance budget when the land asks for more than the cap: trees first, then the rest.
@@ -161,7 +162,7 @@ def place(g: Ground, kinds: tuple[str, ...], density: float, seed: int) -> Place
     land = np.clip((g.height - g.water_h) / max(1e-6, 1.0 - g.water_h), 0.0, 1.0) * ~g.water
     slope = slope_map(g.height, g.height_m, g.extent_m, g.tileable)
     village = village_sites(land, slope, rng, g.extent_m) if "house" in kinds else np.zeros_like(land)
-    env = Env(land, slope, g.wet, g.forest, g.snow, village)
+    env = Env(land, slope, g.wet, g.forest, g.snow, village, g.tree_floor)
     hab = {k: np.clip(KINDS[k].habitat(env), 0.0, 1.0) * ~g.water for k in kinds}
     pattern = poisson_torus(RHO, rng)
     cap = instance_cap(n)
