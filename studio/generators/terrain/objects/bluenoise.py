@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ROUNDS = 12  # darts per cell and phase; after ~10 rounds almost no empty cell can take a point
+ROUNDS = 8  # darts per cell and phase; after ~8 rounds few empty cells can still take a point
 
 
 def poisson_torus(radius: float, rng: np.random.Generator) -> np.ndarray:
