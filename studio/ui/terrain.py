@@ -48,6 +48,7 @@ EXAMPLES = [
     "archipelago",
 ]
 QUEUE = "terrain"  # CPU work: its own queue, not the GPU's
+LOUD_CAP = 1_000_000  # objects asked for above which the status line says they were capped (the recipe always does)
 FILE_FIELDS = ("sketch",)  # params given as files (the API) or painted (the page), not as widget values
 
 
@@ -84,8 +85,9 @@ class _Outputs:
 def _outputs_of(result: Result) -> tuple[Any, ...]:
     files = [str(p) for p in result.paths.values()]
     status = status_line(result)
-    notes = result.recipe.get("info", {}).get("objects_capped") or []
-    if notes:  # e.g. a huge map at full density: say which field was capped and to what
+    info = result.recipe.get("info", {})
+    notes = info.get("objects_capped") or []
+    if notes and info.get("objects_asked", 0) >= LOUD_CAP:  # millions asked for: say which field was capped
         status += "  \n" + "; ".join(str(n) for n in notes)
     return (path_of(result, "image"), path_of(result, "model3d"), files, result.recipe, status)
 

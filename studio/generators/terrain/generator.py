@@ -246,6 +246,7 @@ def describe(t: Terrain, seed: int) -> dict[str, Any]:
         "objects_total": len(t.objects),
         "objects_cap": instance_cap(n),
         "objects_capped": list(t.objects.notes),
+        "objects_asked": round(t.objects.asked),
         "objects_csv": "type,x,y,z,yaw,scale per instance: x, y in heightmap pixels from the north-west corner "
         "(x east, y south), z in 16-bit heightmap units (65535 = height_m), yaw in degrees counter-clockwise seen "
         "from above, scale a factor of the asset's size",

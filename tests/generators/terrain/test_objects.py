@@ -136,6 +136,7 @@ def test_huge_map_is_capped_with_a_note_naming_the_field() -> None:
     _, info = _run("dense pine forest", extent_m=50000.0)
     assert info["objects_total"] <= instance_cap(129) == info["objects_cap"]
     assert info["objects_capped"] and info["objects_capped"][0].startswith("object_density:")
+    assert info["objects_asked"] > 1_000_000  # a 50 km forest: millions asked for, the status line says so
 
 
 def test_sliders_and_toggles_win_over_the_prompt() -> None:

@@ -48,6 +48,7 @@ class Placement:
     yaw: np.ndarray  # (N,) radians, counter-clockwise seen from above
     scale: np.ndarray  # (N,)
     notes: list[str] = field(default_factory=list)  # what was capped, naming the field
+    asked: float = 0.0  # the objects the land and density asked for before the cap (an estimate)
 
     def __len__(self) -> int:
         return int(self.kind.shape[0])
@@ -150,7 +151,7 @@ def _tiles(kinds: list[str], hab: dict[str, np.ndarray], g: Ground, density: flo
         shrink = max(1.0, np.sqrt(expected[k] / max(allowed[k], 1e-9)))
         shrink = max(shrink, np.sqrt(tiles[k] ** 2 * pattern * len(kinds) / MAX_CANDIDATES))
         out[k] = max(1, int(tiles[k] / shrink))
-    return {"tiles": out, "notes": notes}
+    return {"tiles": out, "notes": notes, "asked": total}
 
 
 def place(g: Ground, kinds: tuple[str, ...], density: float, seed: int) -> Placement:
@@ -185,7 +186,9 @@ def place(g: Ground, kinds: tuple[str, ...], density: float, seed: int) -> Place
     if len(kind) > cap:  # the estimate was short: drop a random share, keeping the order
         keep_idx = np.sort(rng.choice(len(kind), cap, replace=False))
         kind, uv = kind[keep_idx], uv[keep_idx]
-    return _finish(kind, uv, g, h_m, rng, budget["notes"])
+    placed = _finish(kind, uv, g, h_m, rng, budget["notes"])
+    placed.asked = float(budget["asked"])
+    return placed
 
 
 def _clear_houses(kind: np.ndarray, uv: np.ndarray, g: Ground) -> tuple[np.ndarray, np.ndarray]:
