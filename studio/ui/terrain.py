@@ -119,17 +119,17 @@ def _inputs(params_type: type, names: list[str]) -> _Inputs:
             if n != "prompt" and spec_of(params_type, n).advanced:
                 widgets[n] = widget_for(params_type, n)
     with gr.Accordion("Sketch (optional)", open=False):
-        sketch = _sketch_editor(params_type)
+        sketch = _sketch_editor()
     follow = gr.Button("Sliders follow the prompt", size="sm", elem_id="terrain-follow")
     yours = gr.Markdown("Every slider follows the prompt.", elem_id="terrain-overrides")
     return _Inputs(widgets, prompt, generate, stop, follow, yours, sketch)
 
 
-def _sketch_editor(params_type: type) -> gr.ImageEditor:
+def _sketch_editor() -> gr.ImageEditor:
     """A canvas to paint the rough map on (or a picture to upload): grey heights, blue water, green forest."""
     brush = gr.Brush(colors=["#ffffff", "#a0a0a0", "#505050", "#000000", "#2f6fe0", "#2e9e3a"], default_color="#ffffff")
     editor = gr.ImageEditor(
-        label=spec_of(params_type, "sketch").info,
+        label="white high · black low · blue water · green forest",  # short: the toolbar covers a long one
         type="filepath",
         sources=("upload", "clipboard"),
         canvas_size=(512, 512),
