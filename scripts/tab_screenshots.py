@@ -54,6 +54,9 @@ def shoot(page, tab: str, out: Path) -> None:
         page.get_by_text("Compare the built-in models").click()
         page.locator("#image-compare").click()
         page.wait_for_function("() => document.querySelector('#image-compare-status')?.innerText.includes('emoji-vae')")
+    if tab == "terrain":  # the 3D viewer's canvas starts a few seconds after the result under SwiftShader
+        page.locator("#terrain-mesh canvas").wait_for()
+        page.wait_for_timeout(5000)
     page.wait_for_timeout(1500)  # let images and the mesh viewer paint
     page.screenshot(path=str(out), full_page=tab == "image")
     print(out)

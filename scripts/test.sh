@@ -10,6 +10,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
 fi
+# Khronos' glTF validator for the terrain tests (npm, pinned; into the git-ignored .tools/gltf; skipped when present)
+GLTF_VALIDATOR=2.0.0-dev.3.10
+if command -v npm >/dev/null 2>&1 && [ "$(node -p "require('./.tools/gltf/node_modules/gltf-validator/package.json').version" 2>/dev/null)" != "$GLTF_VALIDATOR" ]; then
+  npm install -s --no-audit --no-fund --prefix .tools/gltf "gltf-validator@$GLTF_VALIDATOR" >/dev/null
+fi
 echo "== ruff"
 python3 -m ruff check studio app.py tests benchmarks
 echo "== mypy"

@@ -74,3 +74,21 @@ def test_nan_sent_as_raw_json_is_refused(client, server):
     event_id = json.loads(urllib.request.urlopen(req, timeout=30).read())["event_id"]
     stream = urllib.request.urlopen(f"{server}gradio_api/call/terrain/{event_id}", timeout=60).read().decode()
     assert "event: error" in stream and "seed" in stream
+
+
+def test_sketch_file_steers_the_terrain_and_a_bad_one_is_refused(client, tmp_path):
+    from gradio_client import handle_file
+    from PIL import Image, ImageDraw
+
+    good = tmp_path / "map.png"
+    im = Image.new("RGB", (64, 64), (60, 60, 60))
+    ImageDraw.Draw(im).ellipse((8, 8, 30, 30), fill=(40, 90, 220))  # a lake in the north-west
+    im.save(good)
+    *_, recipe, _ = _call(client, prompt="gentle hills", sketch=handle_file(str(good)))
+    assert recipe["params"]["sketch"]["bytes"] == good.stat().st_size  # the recipe names the sketch by its hash
+    assert recipe["info"]["water_fraction"] > 0.05 and "sketch" in json.dumps(recipe["params"])
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (64, 64), (60, 60, 60)).save(flat)
+    with pytest.raises(Exception) as err:
+        _call(client, sketch=handle_file(str(flat)))
+    assert "sketch" in str(err.value) and "one colour" in str(err.value)

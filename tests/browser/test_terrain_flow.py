@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import time
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.browser.conftest import open_page, open_tab, pick
 
@@ -26,8 +30,7 @@ def generate_terrain(page, prompt: str, size: str = "129", roughness: str | None
 
 def test_terrain_generate_download_and_history_reload(page, tmp_path):
     generate_terrain(page, "volcanic island", roughness="0.9")
-    # The mesh viewer gets the GLB (its WebGL canvas starts slowly under SwiftShader on a busy CPU, so the test
-    # checks the delivered file rather than the pixels).
+    # The mesh viewer gets the GLB (test_viewer_draws_the_scene looks at its pixels).
     href = page.locator("#terrain-mesh a[download]").first.get_attribute("href")
     assert href and href.endswith(".glb")
     with page.expect_download() as dl:
@@ -70,3 +73,29 @@ def test_each_visitor_sees_only_their_own_history(browser, studio_url):
     assert b.locator("#terrainparams-prompt textarea").input_value() == ""
     ctx_a.close()
     ctx_b.close()
+
+
+def _drawn(png: bytes) -> tuple[int, float]:
+    """(distinct colours, share of pixels unlike the commonest colour) of a screenshot."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3) // 8  # 32 levels per channel
+    keys = rgb[:, 0].astype(np.int32) << 10 | rgb[:, 1].astype(np.int32) << 5 | rgb[:, 2]
+    values, counts = np.unique(keys, return_counts=True)
+    return len(values), 1.0 - counts.max() / keys.size
+
+
+def test_viewer_draws_the_scene(page, tmp_path):
+    """After Generate the 3D viewer holds a canvas with the terrain drawn on it, not an empty box."""
+    generate_terrain(page, "gentle green hills")
+    canvas = page.locator("#terrain-mesh canvas")
+    canvas.wait_for(timeout=60_000)  # Babylon's canvas; under SwiftShader the first frame takes a few seconds
+    shot, colours, covered = b"", 0, 0.0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        shot = canvas.screenshot()
+        colours, covered = _drawn(shot)
+        if colours >= 40 and covered >= 0.05:
+            break
+        page.wait_for_timeout(1000)
+    (tmp_path / "viewer.png").write_bytes(shot)
+    print(f"viewer screenshot: {tmp_path / 'viewer.png'}")
+    assert colours >= 40 and covered >= 0.05, f"blank viewer: {colours} colours, {covered:.1%} drawn"

@@ -112,6 +112,8 @@ class Maps:
     normal: np.ndarray  # (m, m, 3) unit normals (east, north, up)
     water: np.ndarray  # (m, m) bool
     snow: np.ndarray  # (m, m) snow cover in [0, 1]
+    wet: np.ndarray  # (m, m) moisture in [0, 1] (where objects grow)
+    forest: np.ndarray  # (m, m) the forest layer's final weight
 
 
 def gradients(h_m: np.ndarray, spacing: float, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +185,8 @@ def colorize(
         + 4.0 * m * hollow
         - 0.3 * land_t
         + 0.25 * m * smoothstep(0.06, 0.0, land_t)
-        + 0.3 * m * valley,
+        + 0.3 * m * valley
+        + extra.get("wet_paint", zero),  # a sketch's forest (sketch.py)
         0.0,
         1.0,
     )
@@ -193,7 +196,7 @@ def colorize(
     layers.paint("lush", smoothstep(0.15, 0.65, wet))
     layers.paint(
         "forest",
-        smoothstep(0.55, 0.8, wet)
+        np.maximum(extra.get("forest_paint", zero), smoothstep(0.55, 0.8, wet))
         * smoothstep(0.75, 0.45, slope)
         * smoothstep(0.75, 0.5, land_t)
         * smoothstep(0.02, 0.06, land_t),
@@ -286,4 +289,6 @@ def colorize(
         normal.astype(np.float32),
         water,
         (snow * land).astype(np.float32),
+        wet.astype(np.float32),
+        (w["forest"] * land).astype(np.float32),
     )

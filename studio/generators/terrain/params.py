@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.generators.terrain.color import PALETTES, parse_colours
+from studio.generators.terrain.objects.assets import KINDS
 from studio.generators.terrain.prompt import LANDFORMS, TerrainSettings
+from studio.generators.terrain.sketch import read_sketch
 from studio.params import SEED_MAX, ParamError, param
 
 SIZES = (129, 257, 513, 1025)
@@ -88,7 +90,27 @@ class TerrainParams:
         info="Relief from the lowest to the highest point",
     )
     extent_m: float = param(4000.0, min=100.0, max=50000.0, step=100.0, label="Width (m)", advanced=True)
+    object_density: float | None = param(
+        None,
+        min=0.0,
+        max=1.0,
+        step=0.01,
+        label="Object density",
+        info="Trees, rocks, houses...: 0 = none, 1 = as dense as each kind grows (empty = from the prompt)",
+    )
+    object_kinds: tuple[str, ...] = param(
+        (),
+        max=len(KINDS),
+        max_len=16,
+        label="Object kinds",
+        info=f"Which of {', '.join(KINDS)} may stand on the land; none ticked = the prompt's choice",
+    )
     tileable: bool = param(False, label="Seamless tiling", info="Opposite edges match exactly")
+    sketch: bytes = param(
+        b"",
+        label="Sketch",
+        info="A rough painted map: grey = height (white high), blue = water, green = forest (empty = none)",
+    )
     colours: str = param(
         "",
         max_len=200,
@@ -98,11 +120,20 @@ class TerrainParams:
     )
 
     def check(self) -> None:
-        """Cross-field checks: the land colours must parse."""
+        """Cross-field checks: the land colours must parse; object kinds must be known, each named once."""
         try:
             parse_colours(self.colours)
         except ValueError as exc:
             raise ParamError("colours", str(exc)) from None
+        if not isinstance(self.sketch, (bytes, bytearray)):
+            raise ParamError("sketch", "must be image file bytes (empty for none)")
+        if self.sketch:
+            read_sketch(self.sketch)  # every check on the picture, before the request is queued
+        for kind in self.object_kinds:
+            if kind not in KINDS:
+                raise ParamError("object_kinds", f"{kind!r} is not one of: {', '.join(KINDS)}")
+        if len(set(self.object_kinds)) != len(self.object_kinds):
+            raise ParamError("object_kinds", "names a kind twice")
 
     def overrides(self) -> dict[str, Any]:
         """The fields that refine the prompt's settings (None / "auto" = from the prompt)."""

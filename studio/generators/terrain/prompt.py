@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from studio.generators.terrain.objects.words import TREES, prompt_objects
+
 LANDFORMS = ("plains", "hills", "mountains", "canyon", "island", "volcano", "archipelago")
 PALETTES = ("temperate", "alpine", "desert", "volcanic", "tropical", "arctic")
 
@@ -40,6 +42,8 @@ class TerrainSettings:
     lake: bool = False
     river: bool = False
     colours: str = ""  # "#rrggbb,..." land colours from low to high (e.g. sent from an image); "" = the palette's
+    object_density: float = 0.45  # 0 = no objects, 1 = as close as each kind's spacing allows
+    object_kinds: tuple[str, ...] = ()  # kinds of object that may stand on the land (objects/assets.py)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -323,8 +327,14 @@ def resolve(prompt: str, overrides: Mapping[str, Any] | None = None) -> tuple[Te
         s = dataclasses.replace(s, **NEGATED["water"])
         matched.append("no water")
 
+    kinds, density, hits = prompt_objects(live, s.palette)
+    if any(t in ("trees", "tree", "forest", "forests", "woods", "vegetation", "plants") for t in dead):
+        kinds, hits = tuple(k for k in kinds if k not in TREES), [*hits, "no trees"]
+    s = dataclasses.replace(s, object_kinds=kinds, object_density=density)
+    matched += [t for t in hits if t not in matched]
+
     for key, value in overrides.items():
-        if value is None or value == "auto":
+        if value is None or value == "auto" or value == ():
             continue
         if not hasattr(s, key):
             raise KeyError(f"TerrainSettings has no field {key!r}")

@@ -72,25 +72,31 @@ def test_heightmap_png_is_16_bit_and_raw_is_little_endian_513() -> None:
     assert struct.unpack_from("<H", raw, 0)[0] == int(h[0, 0])
 
 
-def test_glb_has_vertex_colours_water_and_at_most_257_squared_vertices() -> None:
+def test_glb_loads_as_textured_chunks_with_water_at_most_257_squared_vertices() -> None:
     import trimesh
 
     files, _ = _run(size_px=513, erosion=0.0)
     scene = trimesh.load(io.BytesIO(files["terrain.glb"]), file_type="glb")
-    land = scene.geometry["terrain"]
-    assert len(land.vertices) == 257 * 257
-    assert land.visual.vertex_colors.shape == (257 * 257, 4)
+    chunks = [g for name, g in scene.geometry.items() if name.startswith("terrain_")]
+    assert len(chunks) == 16  # 257^2 vertices in 4 x 4 chunks of 64 quads
+    assert sum(len(c.vertices) for c in chunks) == 16 * 65 * 65
+    first = scene.geometry["terrain_0_0"]
+    assert first.visual.uv.shape == (65 * 65, 2)
+    assert first.visual.material.baseColorTexture.size == (512, 512)
     assert "water" in scene.geometry  # the lake's water plane
-    extent = land.vertices.max(axis=0) - land.vertices.min(axis=0)
-    assert extent[0] == pytest.approx(4000.0, rel=1e-3)  # metres, Y up
-    assert len(files["terrain.glb"]) < 5_000_000
+    bounds = scene.bounds
+    assert bounds[1][0] - bounds[0][0] == pytest.approx(4000.0, rel=1e-3)  # metres, Y up
+    assert len(files["terrain.glb"]) < 8_000_000
 
 
-def test_glb_bytes_takes_extras() -> None:
-    from studio.generators.terrain.export import glb_bytes
+def test_scene_glb_takes_extras() -> None:
+    from studio.generators.terrain.scene import SceneInput, scene_glb
 
     h = np.zeros((9, 9), np.float32)
-    data = glb_bytes(h, np.zeros((9, 9, 3), np.float32), 10.0, 100.0, extras={"recipe": {"seed": 3}})
+    normal = np.broadcast_to(np.array([0, 0, 1], np.float32), (9, 9, 3))
+    data = scene_glb(
+        SceneInput(h, np.zeros((9, 9, 3), np.float32), normal, 10.0, 100.0), extras={"recipe": {"seed": 3}}
+    )
     length = struct.unpack_from("<I", data, 12)[0]
     assert b'"recipe"' in data[20 : 20 + length]
 
