@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from studio.generators.image.upload import open_checked, to_rgb
+from studio.generators.image.upload import open_checked, opened, to_rgb
 from studio.params import ParamError
 
 MAX_FILES = 5000
@@ -334,12 +334,12 @@ def _report(entries: list[_Entry], refused: list[Refused], size: int, source: st
         if _is_caption_file(e.name):
             continue
         try:
+            real = (opened(e.name, e.data).format or "").lower()  # header only
             im = open_checked(e.name, e.data)
         except ParamError as exc:
             refused.append(Refused(e.name, exc.message))
             continue
         claimed = PurePosixPath(e.name).suffix.lower().lstrip(".")
-        real = (im.format or "").lower()
         if claimed and real and claimed not in (real, "jpg" if real == "jpeg" else real):
             notes.append(f"{e.name} is really a {real.upper()} file (used)")
         stem = PurePosixPath(e.name).with_suffix("").as_posix()

@@ -28,6 +28,7 @@ class DiffusionTechnique(TechniqueBase):
 
     name = "diffusion"
     terms = ("denoise_mse",)
+    sample_steps = SAMPLE_STEPS
 
     def __init__(self, captions: list[str], base: Path) -> None:
         from diffusers import DDPMScheduler, UNet2DConditionModel
@@ -91,7 +92,7 @@ class DiffusionTechnique(TechniqueBase):
     def sample(self, prompt: str, seeds: list[int]) -> list:
         pipe = self.pipeline()
         gens = [torch.Generator().manual_seed(s) for s in seeds]
-        out = pipe(prompt=prompt, num_images_per_prompt=len(seeds), generator=gens, num_inference_steps=SAMPLE_STEPS)  # type: ignore[operator]
+        out = pipe(prompt=prompt, num_images_per_prompt=len(seeds), generator=gens, num_inference_steps=self.sample_steps)  # type: ignore[operator]
         return out.images
 
     def save(self, folder: Path) -> None:
