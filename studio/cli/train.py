@@ -53,7 +53,9 @@ def _values(args: argparse.Namespace) -> dict[str, Any]:
     if args.base:
         expected = {"gan": "emoji-gan", "vae": "emoji-vae", "diffusion": "emoji-diffusion"}.get(args.technique)
         if args.base != expected:
-            raise ValueError(f"--base {args.base}: the {args.technique} technique can start from {expected or 'scratch only'}")
+            raise ValueError(
+                f"--base {args.base}: the {args.technique} technique can start from {expected or 'scratch only'}"
+            )
         base = "builtin"
     return {
         "name": args.name,
@@ -105,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
     info = jobs.info(args.name)
     if state == "finished":
         print(jobs.folder(args.name).path("model"))
-        print(f"finished {info.steps} steps; use it: python -m studio generate image --model {args.name}", file=sys.stderr)
+        print(
+            f"finished {info.steps} steps; use it: python -m studio generate image --model {args.name}", file=sys.stderr
+        )
         return 0
     if state == "stopped":
         print(f"stopped at step {info.step}; continue with --resume --name {args.name}", file=sys.stderr)
@@ -124,7 +128,10 @@ def _follow(jobs: Any, name: str) -> str:
             if info.state not in ("queued", "running"):
                 return str(info.state)
             if info.step != last and info.step:
-                print(f"step {info.step}/{info.steps} · {info.steps_per_s:.1f} steps/s · ETA {info.eta_s:.0f} s", file=sys.stderr)
+                print(
+                    f"step {info.step}/{info.steps} · {info.steps_per_s:.1f} steps/s · ETA {info.eta_s:.0f} s",
+                    file=sys.stderr,
+                )
                 last = info.step
             time.sleep(1.0)
     except KeyboardInterrupt:

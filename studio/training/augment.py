@@ -46,7 +46,7 @@ def _random_crops(x: Any, gen: Any) -> Any:
     scales = CROP_MIN_SCALE + (1 - CROP_MIN_SCALE) * torch.rand(b, generator=gen)
     offsets = torch.rand(b, 2, generator=gen)
     for i in range(b):
-        side = max(2, int(round(float(scales[i]) * min(h, w))))
+        side = max(2, round(float(scales[i]) * min(h, w)))
         top = int(float(offsets[i, 0]) * (h - side))
         left = int(float(offsets[i, 1]) * (w - side))
         crop = x[i : i + 1, :, top : top + side, left : left + side]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from studio.training.optimisers import load_state, state_tensors

@@ -189,11 +189,17 @@ def size_summary(sizes: Sequence[tuple[int, int]]) -> dict[str, object]:
     if not sizes:
         return {}
     common = Counter(sizes).most_common(3)
+    smallest: tuple[int, int] = min(sizes, key=_area)
+    largest: tuple[int, int] = max(sizes, key=_area)
     return {
-        "min": list(min(sizes, key=lambda s: s[0] * s[1])),
-        "max": list(max(sizes, key=lambda s: s[0] * s[1])),
+        "min": [smallest[0], smallest[1]],
+        "max": [largest[0], largest[1]],
         "common": [[list(s), n] for s, n in common],
     }
+
+
+def _area(size: tuple[int, int]) -> int:
+    return size[0] * size[1]
 
 
 def caption_from_name(name: str) -> str:
@@ -254,7 +260,9 @@ def _zip_entries(data: bytes, prefix: str) -> tuple[list[_Entry], list[Refused]]
         if name.startswith("__MACOSX/") or PurePosixPath(name).name.startswith("._"):
             continue  # macOS resource forks: not the user's pictures
         if info.file_size > MAX_FILE_BYTES:
-            refused.append(Refused(name, f"would unpack to {info.file_size / 1e6:.0f} MB; at most {_mb(MAX_FILE_BYTES)}"))
+            refused.append(
+                Refused(name, f"would unpack to {info.file_size / 1e6:.0f} MB; at most {_mb(MAX_FILE_BYTES)}")
+            )
             continue
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
             refused.append(Refused(name, f"is compressed {info.file_size // info.compress_size}:1 (a zip bomb?)"))
@@ -298,9 +306,9 @@ def _caption_tables(entries: Iterable[_Entry]) -> tuple[dict[str, str], dict[str
                 except ValueError:
                     continue
                 if isinstance(row, dict) and isinstance(row.get("file_name"), str):
-                    caption = row.get("text", row.get("caption"))
-                    if isinstance(caption, str):
-                        meta[_join(folder, row["file_name"])] = caption.strip()
+                    text_value = row.get("text", row.get("caption"))
+                    if isinstance(text_value, str):
+                        meta[_join(folder, row["file_name"])] = text_value.strip()
         elif base.suffix.lower() == ".txt":
             sidecars[base.with_suffix("").as_posix()] = text.strip()
     return sidecars, listed, meta
@@ -342,15 +350,7 @@ def _report(entries: list[_Entry], refused: list[Refused], size: int, source: st
         claimed = PurePosixPath(e.name).suffix.lower().lstrip(".")
         if claimed and real and claimed not in (real, "jpg" if real == "jpeg" else real):
             notes.append(f"{e.name} is really a {real.upper()} file (used)")
-        stem = PurePosixPath(e.name).with_suffix("").as_posix()
-        short = PurePosixPath(e.name).name
-        for kind, table, key in (("sidecar .txt", sidecars, stem), ("captions.txt", listed, e.name),
-                                 ("captions.txt", listed, short), ("metadata.jsonl", meta, e.name)):
-            caption = table.get(key)
-            if caption:
-                break
-        else:
-            kind, caption = "file name", caption_from_name(e.name)
+        kind, caption = _find_caption(e.name, (sidecars, listed, meta))
         caption = _clean_caption(caption) or caption_from_name(e.name)
         sizes.append(im.size)
         images.append(preprocess(im, size))
@@ -361,6 +361,18 @@ def _report(entries: list[_Entry], refused: list[Refused], size: int, source: st
     digest = hashlib.sha256(json.dumps(sorted(manifest)).encode()).hexdigest()
     stack = np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
     return DataReport(stack, captions, names, sizes, refused, dict(sources), digest, source, notes)
+
+
+def _find_caption(name: str, tables: tuple[dict[str, str], dict[str, str], dict[str, str]]) -> tuple[str, str]:
+    """(where the caption came from, the caption) of the picture ``name``; the file name when no table has it."""
+    sidecars, listed, meta = tables
+    stem = PurePosixPath(name).with_suffix("").as_posix()
+    short = PurePosixPath(name).name
+    lookups = (("sidecar .txt", sidecars, stem), ("captions.txt", listed, name), ("captions.txt", listed, short))
+    for kind, table, key in (*lookups, ("metadata.jsonl", meta, name)):
+        if table.get(key):
+            return kind, table[key]
+    return "file name", caption_from_name(name)
 
 
 def preprocess(im: object, size: int) -> np.ndarray:

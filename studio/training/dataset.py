@@ -45,7 +45,7 @@ def load_data(run: RunFolder) -> ImageData:
 def split(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(training indices, held-out indices): a seeded shuffle; at least one training picture always."""
     order = np.random.default_rng(seed + 7919).permutation(n)
-    n_val = min(n - 1, int(round(n * val_fraction))) if n > 1 else 0
+    n_val = min(n - 1, round(n * val_fraction)) if n > 1 else 0
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 

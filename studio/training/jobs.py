@@ -25,12 +25,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.catalog import Catalog
 from studio.memory import MemoryManager
 from studio.params import ParamError, as_dict, check_params
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from studio.training.data_check import DataReport

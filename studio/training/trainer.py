@@ -76,7 +76,9 @@ def train(
         run.truncate_metrics(state.step)
         log.info("run %s resumes at step %d", run.name, state.step)
     train_idx, val_idx = split(len(data), params.val_fraction, params.seed)
-    caption_ids = technique.table.ids(data.captions) if hasattr(technique, "table") else torch.zeros(len(data), dtype=torch.long)
+    caption_ids = (
+        technique.table.ids(data.captions) if hasattr(technique, "table") else torch.zeros(len(data), dtype=torch.long)
+    )
     aug = Augment(params.flips, params.crops, params.jitter)
     val = _val_batch(data, val_idx, caption_ids, technique) if len(val_idx) else None
     log_every, val_every = intervals(params.steps)
@@ -113,7 +115,14 @@ def train(
         now = time.perf_counter()
         if on_progress is not None and (now - last_status >= STATUS_EVERY_S or step == params.steps):
             rate = (step - start_step) / max(now - started, 1e-9)
-            on_progress({"step": step, "steps": params.steps, "steps_per_s": rate, "eta_s": (params.steps - step) / max(rate, 1e-9)})
+            on_progress(
+                {
+                    "step": step,
+                    "steps": params.steps,
+                    "steps_per_s": rate,
+                    "eta_s": (params.steps - step) / max(rate, 1e-9),
+                }
+            )
             last_status = now
     state.step = params.steps
     save_checkpoint(run, state)
@@ -132,7 +141,9 @@ def fit_pictures(data: ImageData, train_idx: np.ndarray) -> Any:
     return to_tensor(data.images[chosen])
 
 
-def write_samples(run: RunFolder, technique: Any, data: ImageData, train_idx: np.ndarray, prompt: str, step: int) -> None:
+def write_samples(
+    run: RunFolder, technique: Any, data: ImageData, train_idx: np.ndarray, prompt: str, step: int
+) -> None:
     """A sheet of samples from the fixed prompt and seeds into ``samples/step-N.png``."""
     import io
 

@@ -85,21 +85,36 @@ def read_data(services: Services, files: Any, folder: str, example: str, limit: 
 
 def _data_section(services: Services) -> _Data:
     gr.Markdown("### 1 · Data")
-    files = gr.File(label="Pictures, caption files (.txt, captions.txt, metadata.jsonl) or a zip",
-                    file_count="multiple", type="filepath", elem_id="train-files")  # fmt: skip
+    files = gr.File(
+        label="Pictures, caption files (.txt, captions.txt, metadata.jsonl) or a zip",
+        file_count="multiple",
+        type="filepath",
+        elem_id="train-files",
+    )
     roots = services.settings.data_dirs
-    folder = gr.Textbox(label="…or a folder on the server", visible=bool(roots), elem_id="train-folder",
-                        info="inside: " + ", ".join(str(r) for r in roots) if roots else "")  # fmt: skip
+    folder = gr.Textbox(
+        label="…or a folder on the server",
+        visible=bool(roots),
+        elem_id="train-folder",
+        info="inside: " + ", ".join(str(r) for r in roots) if roots else "",
+    )
     with gr.Row():
-        example = gr.Dropdown([NO_EXAMPLE, *EXAMPLES], value=NO_EXAMPLE, label="…or example data",
-                              elem_id="train-example")  # fmt: skip
+        example = gr.Dropdown(
+            [NO_EXAMPLE, *EXAMPLES], value=NO_EXAMPLE, label="…or example data", elem_id="train-example"
+        )
         limit = gr.Slider(8, 5000, value=500, step=1, label="Example pictures", elem_id="train-example-limit")
     check = gr.Button("Check data", elem_id="train-check")
     summary = gr.Markdown("", elem_id="train-data-summary")
-    refused = gr.Dataframe(headers=["file", "why it is refused"], interactive=False, elem_id="train-refused",
-                           wrap=True, max_height=200)  # fmt: skip
-    grid = gr.Image(label="As the model will see them (preprocessed + augmented)", interactive=False,
-                    type="pil", height=180, elem_id="train-grid")  # fmt: skip
+    refused = gr.Dataframe(
+        headers=["file", "why it is refused"], interactive=False, elem_id="train-refused", wrap=True, max_height=200
+    )
+    grid = gr.Image(
+        label="As the model will see them (preprocessed + augmented)",
+        interactive=False,
+        type="pil",
+        height=180,
+        elem_id="train-grid",
+    )
     return _Data(files, folder, example, limit, check, summary, refused, grid)
 
 
@@ -111,14 +126,21 @@ def _settings_section() -> dict[str, Component]:
             widgets[n] = widget_for(TrainParams, n)
     with gr.Row():
         widgets["optimizer"] = widget_for(TrainParams, "optimizer")
-        widgets["lr"] = gr.Number(value=1e-3, label="Learning rate", minimum=1e-6, maximum=1.0, elem_id="trainparams-lr")
+        widgets["lr"] = gr.Number(
+            value=1e-3, label="Learning rate", minimum=1e-6, maximum=1.0, elem_id="trainparams-lr"
+        )
         widgets["schedule"] = widget_for(TrainParams, "schedule")
-        widgets["warmup_steps"] = gr.Number(value=0, precision=0, minimum=0, label="Warm-up steps",
-                                            elem_id="trainparams-warmup_steps")  # fmt: skip
+        widgets["warmup_steps"] = gr.Number(
+            value=0, precision=0, minimum=0, label="Warm-up steps", elem_id="trainparams-warmup_steps"
+        )
     with gr.Row():
         for n in ("steps", "batch_size", "seed"):
-            widgets[n] = gr.Number(value=defaults_of(TrainParams)[n], precision=0, label=spec_of(TrainParams, n).label,
-                                   elem_id=f"trainparams-{n}")  # fmt: skip
+            widgets[n] = gr.Number(
+                value=defaults_of(TrainParams)[n],
+                precision=0,
+                label=spec_of(TrainParams, n).label,
+                elem_id=f"trainparams-{n}",
+            )
     with gr.Row():
         for n in ("flips", "crops", "jitter"):
             widgets[n] = widget_for(TrainParams, n)
@@ -135,13 +157,23 @@ def _watch_section(services: Services) -> tuple[_Watch, gr.Button, gr.Button, gr
         stop = gr.Button("Stop", variant="stop", elem_id="train-stop")
         resume = gr.Button("Resume", elem_id="train-resume")
     names = [i.name for i in _jobs(services).runs()]
-    run = gr.Dropdown(names, value=names[0] if names else None, label="Run", elem_id="train-run",
-                      info="runs go on when the browser closes; one at a time on this device")  # fmt: skip
+    run = gr.Dropdown(
+        names,
+        value=names[0] if names else None,
+        label="Run",
+        elem_id="train-run",
+        info="runs go on when the browser closes; one at a time on this device",
+    )
     status = gr.Markdown("", elem_id="train-status")
     gr.Markdown("Loss curves: each term of the technique, and the held-out validation loss")
     curves = gr.Image(show_label=False, type="pil", interactive=False, elem_id="train-curves")
-    samples = gr.Image(label="Latest samples (fixed prompt, seeds 0-7)", type="pil", interactive=False,
-                       height=140, elem_id="train-samples")  # fmt: skip
+    samples = gr.Image(
+        label="Latest samples (fixed prompt, seeds 0-7)",
+        type="pil",
+        interactive=False,
+        height=140,
+        elem_id="train-samples",
+    )
     watch = _Watch(run, status, curves, samples, gr.State(None), gr.Timer(POLL_S))
     return watch, train, stop, resume
 
@@ -175,8 +207,13 @@ def _runs_menu(services: Services, value: str | None) -> Any:
     return gr.Dropdown(choices=names, value=value if value in names else (names[0] if names else None))
 
 
-def _listen(services: Services, data: _Data, widgets: dict[str, Component], watch: _Watch,
-            buttons: tuple[gr.Button, gr.Button, gr.Button]) -> None:  # fmt: skip
+def _listen(
+    services: Services,
+    data: _Data,
+    widgets: dict[str, Component],
+    watch: _Watch,
+    buttons: tuple[gr.Button, gr.Button, gr.Button],
+) -> None:
     train, stop, resume = buttons
     names = list(widgets)
 
@@ -215,7 +252,9 @@ def _listen(services: Services, data: _Data, widgets: dict[str, Component], watc
     resume.click(act("resume"), [watch.run], [watch.run, watch.seen], api_name="train_resume")
     outs = [watch.status, watch.curves, watch.samples, watch.seen]
     refresh = lambda name, seen: _refresh(services, name, seen)  # noqa: E731
-    watch.timer.tick(refresh, [watch.run, watch.seen], outs, api_visibility="private", queue=False, show_progress="hidden")
+    watch.timer.tick(
+        refresh, [watch.run, watch.seen], outs, api_visibility="private", queue=False, show_progress="hidden"
+    )
     watch.run.change(refresh, [watch.run, gr.State(None)], outs, api_visibility="private", queue=False)
 
 

@@ -29,9 +29,7 @@ def test_drop_check_train_watch_and_generate(page, tmp_path: Path) -> None:
     page.locator("#trainparams-steps input").fill("12")
     page.locator("#trainparams-batch_size input").fill("4")
     page.locator("#train-start").click()
-    page.wait_for_function(
-        "document.querySelector('#train-status')?.innerText.includes('finished')", timeout=180_000
-    )
+    page.wait_for_function("document.querySelector('#train-status')?.innerText.includes('finished')", timeout=180_000)
     page.wait_for_selector("#train-curves img")
     page.wait_for_selector("#train-samples img")
 

@@ -100,13 +100,43 @@ def test_train_and_generate_from_the_shell(tmp_path: Path, capsys: pytest.Captur
     write_squares(data, 4)
     (data / "broken.png").write_bytes(b"not a picture")
     cache = str(tmp_path / "cache")
-    code = main(["train", "image", "--data", str(data), "--technique", "dbn", "--steps", "6", "--name", "cli-dbn",
-                 "--batch-size", "4", "--cache-dir", cache])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "image",
+            "--data",
+            str(data),
+            "--technique",
+            "dbn",
+            "--steps",
+            "6",
+            "--name",
+            "cli-dbn",
+            "--batch-size",
+            "4",
+            "--cache-dir",
+            cache,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "4 usable" in err and "refused broken.png" in err
-    code = main(["generate", "image", "--model", "cli-dbn", "--seed", "2", "--num-steps", "3", "--out",
-                 str(tmp_path / "out"), "--cache-dir", cache])  # fmt: skip
+    code = main(
+        [
+            "generate",
+            "image",
+            "--model",
+            "cli-dbn",
+            "--seed",
+            "2",
+            "--num-steps",
+            "3",
+            "--out",
+            str(tmp_path / "out"),
+            "--cache-dir",
+            cache,
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     recipe = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
     assert recipe["model"]["id"] == "cli-dbn" and recipe["model"]["training_run"] == "cli-dbn"

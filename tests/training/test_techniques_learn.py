@@ -75,8 +75,18 @@ def test_samples_move_towards_the_data(tmp_path: Path, name: str, base: str, ste
 def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path: Path) -> None:
     data = ImageData(square_pictures(8), [CAPTION] * 8)
     # Adam state, a cosine schedule with warm-up, flips, crops and jitter: every kind of state a resume must restore.
-    params = _params("autoencoder", "scratch", 12, 3e-3, schedule="cosine", warmup_steps=3, crops=True, jitter=0.2,
-                     val_fraction=0.25, checkpoint_every=4)  # fmt: skip
+    params = _params(
+        "autoencoder",
+        "scratch",
+        12,
+        3e-3,
+        schedule="cosine",
+        warmup_steps=3,
+        crops=True,
+        jitter=0.2,
+        val_fraction=0.25,
+        checkpoint_every=4,
+    )
 
     def fresh() -> object:
         torch.manual_seed(1)  # module initialisation, the same for both runs

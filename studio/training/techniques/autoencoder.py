@@ -39,7 +39,9 @@ class AutoencoderTechnique(TechniqueBase):
     def fit(self, x: torch.Tensor) -> None:
         codes = self.net.encode(x.to(self.device))
         self.net.code_mean.copy_(codes.mean(0))
-        self.net.code_std.copy_(codes.std(0, unbiased=False).clamp(min=1e-4) if len(codes) > 1 else torch.ones_like(codes[0]))
+        self.net.code_std.copy_(
+            codes.std(0, unbiased=False).clamp(min=1e-4) if len(codes) > 1 else torch.ones_like(codes[0])
+        )
 
     @torch.no_grad()
     def sample(self, prompt: str, seeds: list[int]) -> list:

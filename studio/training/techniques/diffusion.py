@@ -61,7 +61,9 @@ class DiffusionTechnique(TechniqueBase):
         a = self.alphas[t].view(-1, 1, 1, 1).to(self.device)
         zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
         target = a.sqrt() * noise - (1 - a).sqrt() * z0  # v = sqrt(ᾱ)·ε - sqrt(1 - ᾱ)·x0
-        pred = self.unet(zt, t.to(self.device), encoder_hidden_states=context.to(self.device), class_labels=cond.to(self.device)).sample
+        pred = self.unet(
+            zt, t.to(self.device), encoder_hidden_states=context.to(self.device), class_labels=cond.to(self.device)
+        ).sample
         return functional.mse_loss(pred, target)
 
     def train_step(self, batch: Batch, opts: dict, gen: torch.Generator, step: int, total: int) -> dict[str, float]:
@@ -92,12 +94,16 @@ class DiffusionTechnique(TechniqueBase):
     def sample(self, prompt: str, seeds: list[int]) -> list:
         pipe = self.pipeline()
         gens = [torch.Generator().manual_seed(s) for s in seeds]
-        out = pipe(prompt=prompt, num_images_per_prompt=len(seeds), generator=gens, num_inference_steps=self.sample_steps)  # type: ignore[operator]
+        out = pipe(
+            prompt=prompt, num_images_per_prompt=len(seeds), generator=gens, num_inference_steps=self.sample_steps
+        )  # type: ignore[operator]
         return out.images
 
     def save(self, folder: Path) -> None:
         self.unet.save_pretrained(folder / "unet", safe_serialization=True)
         for part in ("vae", "scheduler"):
-            shutil.copytree(self.base / part, folder / part, dirs_exist_ok=True, ignore=shutil.ignore_patterns("training.json"))
+            shutil.copytree(
+                self.base / part, folder / part, dirs_exist_ok=True, ignore=shutil.ignore_patterns("training.json")
+            )
         index = {k: v for k, v in self.index.items() if not k.startswith("_training")}
         (folder / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")

