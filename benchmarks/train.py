@@ -58,7 +58,7 @@ def bare_loop(technique: str, data: Any, steps: int, batch: int) -> float:
     from studio.training.techniques import build_technique
     from studio.training.techniques.base import Batch
 
-    p = params(technique, steps, batch, 10**6)
+    p = params(technique, steps, batch, 100_000)
     tech = build_technique(p, data.captions, Settings().assets_dir)
     opts = {k: build_optimiser("adam", g, 1e-3, tech.betas) for k, g in tech.param_groups().items()}
     rng = np.random.default_rng(0)
