@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.cli.common import fail
-from studio.training.params import OPTIMISERS, SCHEDULES, TECHNIQUES
+from studio.training.params import DEFAULT_LR, OPTIMISERS, SCHEDULES, TECHNIQUES
 
 
 def add_parser(sub: Any) -> None:
@@ -43,9 +43,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--licence", default="", help="the data's licence or source, for the model card")
     p.add_argument("--resume", action="store_true", help="continue the stopped run called --name")
     p.add_argument("--cache-dir", type=Path, default=None, help="the studio's cache folder")
-
-
-DEFAULT_LR = {"diffusion": 1e-4, "gan": 2e-4, "vae": 1e-3, "autoencoder": 1e-3, "dbn": 1e-2}
 
 
 def _values(args: argparse.Namespace) -> dict[str, Any]:

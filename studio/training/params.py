@@ -14,6 +14,9 @@ SCHEDULES = ("constant", "warmup-decay", "cosine")
 # A run's name becomes a folder name and a model id: lower-case letters, digits, dots, dashes and underscores.
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
+# A learning rate that works for each technique on small data (the Train tab and the CLI start from it).
+DEFAULT_LR = {"diffusion": 1e-4, "gan": 2e-4, "vae": 1e-3, "autoencoder": 1e-3, "dbn": 1e-2}
+
 # The built-in model each technique starts from when ``base`` is "builtin" (diffusion always fine-tunes it).
 BUILTIN_BASES = {"diffusion": "emoji-diffusion", "gan": "emoji-gan", "vae": "emoji-vae"}
 

@@ -21,7 +21,7 @@ from studio.services import Services
 from studio.training.data_check import DataError, DataReport, check_folder, check_uploads
 from studio.training.examples import EXAMPLES, example_data
 from studio.training.jobs import Jobs
-from studio.training.params import TrainParams
+from studio.training.params import BUILTIN_BASES, DEFAULT_LR, TrainParams
 from studio.training.preview import augmented_grid, curves_image, describe, status_text
 from studio.ui.common import widget_for
 
@@ -245,6 +245,14 @@ def _listen(
 
         return handler
 
+    def technique_defaults(technique: str) -> tuple[Any, Any]:
+        has_base = technique in BUILTIN_BASES and technique != "diffusion"
+        base = gr.Dropdown(value="builtin" if technique == "diffusion" else "scratch", interactive=has_base)
+        return gr.Number(value=DEFAULT_LR.get(technique, 1e-3)), base
+
+    technique = widgets["technique"]
+    assert isinstance(technique, gr.Dropdown)
+    technique.change(technique_defaults, technique, [widgets["lr"], widgets["base"]], api_visibility="private")
     inputs = [*data.inputs(), *(widgets[n] for n in names)]
     data.check.click(check, inputs, [data.summary, data.refused, data.grid], api_name="train_check")
     train.click(start, inputs, [watch.run, watch.seen], api_name="train_start")

@@ -18,7 +18,7 @@ def test_drop_check_train_watch_and_generate(page, tmp_path: Path) -> None:
     (tmp_path / "pictures" / "notes.png").write_bytes(b"not a picture")
     open_tab(page, "Train")
     page.set_input_files("#train-files input[type=file]", [*map(str, files), str(tmp_path / "pictures" / "notes.png")])
-    page.wait_for_function("document.querySelector('#train-files')?.innerText.includes('notes.png')")
+    page.wait_for_function("document.querySelector('#train-files')?.innerText.includes('notes')")
     page.locator("#train-check").click()
     page.wait_for_function("document.querySelector('#train-data-summary')?.innerText.includes('6 usable picture')")
     page.wait_for_function("document.querySelector('#train-refused')?.innerText.includes('not an image')")
