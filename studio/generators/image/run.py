@@ -117,7 +117,7 @@ def run_diffusion(pipe: Any, params: ImageParams, ctx: Context, builtin: bool) -
 
         run_pipe = pipe.replacing(scheduler=scheduler)
         run_pipe.set_progress_bar_config(disable=True)
-        width = height = native = BUILTIN_SIZE
+        width = height = native = native_size(pipe)  # 64 for the first built-ins; drawn there, then resized
         linear = getattr(pipe, "latent_rgb", None)
 
         def preview(latents: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Pipelines of the built-in image models: latent diffusion, GAN and conditional VAE, all at 64×64.
+"""Pipelines of the built-in image models: latent diffusion (at its own size: 64×64 or 128×128), GAN and
+conditional VAE (64×64).
 
 They are diffusers ``DiffusionPipeline`` subclasses defined here (no ``trust_remote_code``), each built from
 a folder in ``assets/models/`` by ``load(folder)``:
@@ -80,7 +81,7 @@ def _load_minilm() -> tuple[Any, Any]:
 
 
 class EmojiDiffusionPipeline(DiffusionPipeline):
-    """Text-to-image, image-to-image and inpainting with the built-in latent diffusion model (64×64)."""
+    """Text-to-image, image-to-image and inpainting with the built-in latent diffusion model (at its own size)."""
 
     model_cpu_offload_seq = "text_encoder->unet->vae"
     _callback_tensor_inputs: ClassVar[list[str]] = ["latents"]
@@ -136,8 +137,8 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         self,
         prompt: str | list[str],
         negative_prompt: str | list[str] | None = None,
-        height: int = 64,
-        width: int = 64,
+        height: int | None = None,
+        width: int | None = None,
         num_inference_steps: int = 25,
         guidance_scale: float = 4.0,
         num_images_per_prompt: int = 1,
@@ -150,7 +151,9 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         callback_on_step_end: StepCallback | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
     ) -> ImagePipelineOutput:
-        # 1. Check inputs.
+        # 1. Check inputs (no size: the model's own, sample_size latents × the VAE's scale).
+        native = int(self.unet.config.sample_size) * self.vae_scale_factor
+        height, width = height or native, width or native
         self.check_inputs(height, width, strength, image, mask_image)
         prompts = _as_list(prompt, 1)
         batch = len(prompts) * num_images_per_prompt
