@@ -45,8 +45,9 @@ STATUS_EVERY_S = 1.0
 
 
 def intervals(steps: int) -> tuple[int, int]:
-    """(log_every, val_every): about 400 logged rows and 40 validations a run, whatever its length."""
-    return max(1, steps // 400), max(1, steps // 40)
+    """(log_every, val_every): about 400 logged rows and up to 40 validations a run (at most one per 10 steps, so a
+    short run does not spend its time on validation)."""
+    return max(1, steps // 400), max(10, steps // 40)
 
 
 def sample_prompt(params: TrainParams, data: ImageData) -> str:
