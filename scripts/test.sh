@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages and Debian's chromium for the browser tests), then run ruff, mypy
+# Install what the tests need (Python packages, Debian's chromium for the browser tests and, through install.sh,
+# Debian's dataset-fashion-mnist for the Train tab's example data), then run ruff, mypy
 # and the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
-"""Which models exist: built-in ones (assets/), hub ids in the local Hugging Face cache, and ``--model-dir`` folders.
+"""Which models exist: built-in ones (assets/), models trained here (finished training runs), hub ids in the local
+Hugging Face cache, and ``--model-dir`` folders.
 
 Each generator offers its built-in models (``models()``) and recognises folders of its modality
 (``recognise(folder)``); the catalog asks every generator about every folder it finds. Nothing is downloaded:
@@ -17,6 +18,8 @@ from studio.generators.base import Generator, ModelSpec
 from studio.params import ParamError
 
 log = logging.getLogger(__name__)
+
+SOURCE_LABELS = {"hf-cache": "HF cache", "folder": "local folder", "trained": "trained here"}
 
 
 def hf_cache_dir() -> Path:
@@ -57,10 +60,12 @@ class Catalog:
         generators: Mapping[str, Generator],
         model_dirs: Iterable[str | os.PathLike[str]] = (),
         hf_cache: str | os.PathLike[str] | None = None,
+        trained_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.generators = dict(generators)
         self.model_dirs = [Path(d) for d in model_dirs]
         self.hf_cache = Path(hf_cache) if hf_cache is not None else hf_cache_dir()
+        self.trained_dir = Path(trained_dir) if trained_dir is not None else None
         self._listing: dict[str, list[ModelSpec]] | None = None
 
     def refresh(self) -> None:
@@ -71,9 +76,8 @@ class Catalog:
         listing: dict[str, list[ModelSpec]] = {m: [] for m in self.generators}
         for modality, gen in self.generators.items():
             listing[modality].extend(gen.models())
-        found: list[tuple[str, Path, str]] = [
-            (hub_id, snap, "hf-cache") for hub_id, snap in hf_cache_snapshots(self.hf_cache)
-        ]
+        found: list[tuple[str, Path, str]] = list(self._trained())
+        found += [(hub_id, snap, "hf-cache") for hub_id, snap in hf_cache_snapshots(self.hf_cache)]
         for d in self.model_dirs:
             if not d.is_dir():
                 log.warning("model dir %s does not exist", d)
@@ -91,12 +95,21 @@ class Catalog:
                             modality=modality,
                             source=source,
                             path=str(folder),
-                            label=f"{model_id} ({'HF cache' if source == 'hf-cache' else 'local folder'})",
+                            label=f"{model_id} ({SOURCE_LABELS[source]})",
                             kind=kind,
                             weights_hash=fingerprint(folder),
+                            extra=(("training_run", model_id),) if source == "trained" else (),
                         )
                     )
         return listing
+
+    def _trained(self) -> Iterable[tuple[str, Path, str]]:
+        """(run name, model folder, "trained") for each finished training run (``<trained_dir>/<run>/model``)."""
+        if self.trained_dir is None or not self.trained_dir.is_dir():
+            return
+        for run in sorted(self.trained_dir.iterdir()):
+            if (run / "model" / "model_index.json").is_file():
+                yield run.name, run / "model", "trained"
 
     def models(self, modality: str) -> list[ModelSpec]:
         """Every model available for ``modality``."""

@@ -189,7 +189,13 @@ class Studio:
         recipe = provenance.make_recipe(
             key=key or hashlib.sha256(secrets.token_bytes(16)).hexdigest(),
             modality=modality,
-            model={"id": spec.id, "source": spec.source, "kind": spec.kind, "weights_hash": spec.weights_hash},
+            model={
+                "id": spec.id,
+                "source": spec.source,
+                "kind": spec.kind,
+                "weights_hash": spec.weights_hash,
+                **{k: v for k, v in spec.extra if k.startswith("training_")},  # a model trained here names its run
+            },
             params=recipe_params(params),
             seed=seed,
             info=output.info,

@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--model-dir", type=Path, action="append", default=[], help="a folder of HF-format models (repeatable)"
     )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="a server folder the Train tab may read training pictures from (repeatable; nothing outside is read)",
+    )
     p.add_argument("--device", type=_device, default="auto", help=f"compute device: {DEVICES} (default auto)")
     p.add_argument("--result-cache-gb", type=_positive, default=2.0, help="size of the result cache (default 2 GB)")
     caps = QueueCaps()
@@ -176,6 +183,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """``Settings`` from parsed flags."""
     kwargs = {
         "model_dirs": tuple(args.model_dir),
+        "data_dirs": tuple(args.data_dir),
         "device": args.device,
         "gpu_budget_fraction": args.gpu_budget,
         "ram_budget_gb": args.ram_budget,
@@ -198,6 +206,7 @@ def blocked_paths(settings: Settings) -> list[str]:
     cache = settings.cache_dir
     private = [ROOT / ".git", ROOT / "studio", ROOT / "tests", ROOT / "scripts", ROOT / ".ci"]
     private += [settings.results_dir, settings.converted_dir, cache / KEY_FILE, cache / BROWSER_STATE_FILE]
+    private += [settings.training_dir]
     return [str(p) for p in private]
 
 

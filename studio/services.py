@@ -1,4 +1,5 @@
-"""Build the studio's services once: memory manager, result cache, catalog and engine, wired together."""
+"""Build the studio's services once: memory manager, result cache, catalog, engine and training jobs, wired
+together."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from studio.memory import MemoryManager
 from studio.outputs import Outputs
 from studio.registry import make_generators
 from studio.settings import Settings
+from studio.training.jobs import Jobs
 
 GB = 1024**3
 
@@ -25,6 +27,7 @@ class Services:
     studio: Studio
     outputs: Outputs
     janitor: Janitor | None = None  # keeps outputs/ and Gradio's temp folder in budget (started by launch)
+    jobs: Jobs | None = None  # training runs (the Train tab, ``python -m studio train``)
 
     @property
     def memory(self) -> MemoryManager:
@@ -56,8 +59,9 @@ def build_services(settings: Settings) -> Services:
         idle_timeout_s=settings.idle_timeout_min * 60,
     )
     cache = ResultCache(settings.results_dir, budget_bytes=int(settings.result_cache_gb * GB))
-    catalog = Catalog(generators, model_dirs=settings.model_dirs)
+    catalog = Catalog(generators, model_dirs=settings.model_dirs, trained_dir=settings.training_dir)
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs = Outputs(settings.outputs_dir, server_key(settings.cache_dir), generators)
     studio = Studio(generators, catalog, memory, cache)
-    return Services(settings=settings, studio=studio, outputs=outputs, janitor=build_janitor(settings))
+    jobs = Jobs(settings.training_dir, memory, catalog, settings.assets_dir)
+    return Services(settings=settings, studio=studio, outputs=outputs, janitor=build_janitor(settings), jobs=jobs)

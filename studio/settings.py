@@ -34,6 +34,7 @@ class Settings:
     gradio_temp_gb: float = 2.0  # budget of Gradio's temp folder (copies of outputs handed out, uploads)
     temp_age_min: float = 60.0  # Gradio deletes the files it handed out (and uploads) this much later
     gradio_temp: Path | None = None  # Gradio's temp folder; None: ``cache_dir/gradio``
+    data_dirs: tuple[Path, ...] = ()  # server folders the Train tab may read training pictures from (--data-dir)
 
     @property
     def gradio_temp_dir(self) -> Path:
@@ -54,6 +55,11 @@ class Settings:
     @property
     def converted_dir(self) -> Path:
         return self.cache_dir / "models"
+
+    @property
+    def training_dir(self) -> Path:
+        """Training runs, one folder each (``studio/training/run_folder.py``); finished ones hold their model."""
+        return self.cache_dir / "training"
 
     @property
     def outputs_dir(self) -> Path:

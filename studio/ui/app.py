@@ -19,6 +19,7 @@ from studio.ui.send import wire_sends
 from studio.ui.sweep import build_sweep
 from studio.ui.terrain import build_terrain_tab
 from studio.ui.text import build_text_tab
+from studio.ui.train import build_train_tab
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +83,34 @@ def build_app(services: Services, operators: Operators | None = None) -> gr.Bloc
             for title, modality, build in TABS:
                 if modality not in services.studio.generators:
                     continue
-                with gr.Tab(title, id=modality, elem_id=f"tab-{modality}"):
+                with gr.Tab(title, id=modality, elem_id=f"tab-{modality}") as tab:
                     handles[modality] = build(services)
                     build_sweep(services, modality, handles[modality])
+                refresh_models_on_select(services, tab, handles[modality])
+            if services.jobs is not None:
+                with gr.Tab("Train", id="train", elem_id="tab-train"):
+                    build_train_tab(services, demo)
         wire_sends(services, handles, tabs)
         hist = build_history(services, handles, tabs)
         build_models_panel(demo, services, operators)
         gr.Markdown(FOOTER, elem_id="studio-footer")
         demo.load(load_gallery(services), [hist.history], [hist.gallery], api_visibility="private", queue=False)
     return demo
+
+
+def refresh_models_on_select(services: Services, tab: gr.Tab, handles: TabHandles) -> None:
+    """Opening a tab re-reads its model menu from the catalog, so a model trained meanwhile is listed at once."""
+    menu = handles.widgets.get("model")
+    if not isinstance(menu, gr.Dropdown):
+        return
+    modality = handles.modality
+
+    def refresh(current: str | None) -> gr.Dropdown:
+        choices = [(s.display, s.id) for s in services.catalog.models(modality)]
+        ids = [c[1] for c in choices]
+        return gr.Dropdown(choices=choices, value=current if current in ids else (ids[0] if ids else None))
+
+    tab.select(refresh, [menu], [menu], api_visibility="private", queue=False)
 
 
 def theme() -> gr.themes.Base:

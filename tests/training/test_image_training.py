@@ -58,8 +58,24 @@ def test_unet_with_prompt_tokens_trains_and_loads(tmp_path: Path) -> None:
 
     torch.manual_seed(0)
     AutoencoderKL(**autoencoder_config()).save_pretrained(tmp_path / "vae", safe_serialization=True)
-    main(["--stage", "unet", "--limit", "6", "--steps", "2", "--batch-size", "4", "--prompt-tokens", "5",
-          "--warmup-steps", "1", "--out", str(tmp_path)])  # fmt: skip
+    main(
+        [
+            "--stage",
+            "unet",
+            "--limit",
+            "6",
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--prompt-tokens",
+            "5",
+            "--warmup-steps",
+            "1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     index = json.loads((tmp_path / "model_index.json").read_text())
     assert index["_prompt_tokens"] == 5
     assert json.loads((tmp_path / "unet" / "training.json").read_text())["steps_done"] == 2

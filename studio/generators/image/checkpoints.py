@@ -39,8 +39,11 @@ FAMILIES = {
     "EmojiDiffusionPipeline": "emoji-diffusion",
     "EmojiGANPipeline": "emoji-gan",
     "EmojiVAEPipeline": "emoji-vae",
+    "StudioAutoencoderPipeline": "autoencoder",
+    "StudioDBNPipeline": "dbn",
 }
 BUILTIN_KINDS = ("emoji-diffusion", "emoji-gan", "emoji-vae")
+PIXEL_KINDS = ("autoencoder", "dbn")  # pixel models made in the Train tab (``image/pixel/``)
 
 # Latent -> RGB factors (from the community's live-preview tables, as in ComfyUI), for 4-channel VAEs.
 PREVIEW_FACTORS = {

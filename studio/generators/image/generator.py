@@ -27,9 +27,9 @@ from typing import Any
 
 from studio.fingerprint import fingerprint
 from studio.generators.base import Artifact, Context, ModelSpec, Output
-from studio.generators.image.checkpoints import BUILTIN_KINDS, load_checkpoint, recognise
+from studio.generators.image.checkpoints import BUILTIN_KINDS, PIXEL_KINDS, load_checkpoint, recognise
 from studio.generators.image.params import ImageParams
-from studio.generators.image.run import run_code_model, run_diffusion
+from studio.generators.image.run import run_code_model, run_diffusion, run_pixel_model
 from studio.params import ParamError
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class ImageGenerator:
         import torch
 
         from studio.generators.image.emoji import pipeline as emoji_pipeline
+        from studio.generators.image.pixel import pipeline as pixel_pipeline
 
         if spec.path is None:
             raise ParamError("model", f"{spec.id} has no folder")
@@ -100,7 +101,13 @@ class ImageGenerator:
             "emoji-gan": emoji_pipeline.EmojiGANPipeline,
             "emoji-vae": emoji_pipeline.EmojiVAEPipeline,
         }
-        if kind in builtin:
+        pixel: dict[str, Any] = {
+            "autoencoder": pixel_pipeline.StudioAutoencoderPipeline,
+            "dbn": pixel_pipeline.StudioDBNPipeline,
+        }
+        if kind in pixel:
+            pipe = pixel[kind].load(folder)
+        elif kind in builtin:
             pipe = builtin[kind].load(folder)
             pipe.set_progress_bar_config(disable=True)
         else:
@@ -113,14 +120,18 @@ class ImageGenerator:
 
     def unused_fields(self, spec: ModelSpec) -> frozenset[str]:
         """The built-in GAN and VAE draw in one pass: no steps, scheduler, guidance or negative prompt."""
-        if spec.kind in ("emoji-gan", "emoji-vae"):
+        if spec.kind in ("emoji-gan", "emoji-vae", "autoencoder"):
             return frozenset({"num_steps", "scheduler", "guidance_scale", "negative_prompt"})
+        if spec.kind == "dbn":  # its Steps are Gibbs sampling rounds; a Gibbs chain has no noise to interpolate
+            return frozenset({"scheduler", "guidance_scale", "negative_prompt", "interpolate_seed"})
         return frozenset()
 
     def generate(self, model: Any, params: ImageParams, ctx: Context) -> Output:
         """Draw ``params.num_images`` images with ``model`` (a pipeline from ``load``)."""
         kind = getattr(model, "studio_kind", "")
-        if kind in ("emoji-gan", "emoji-vae"):
+        if kind in PIXEL_KINDS:
+            images, info = run_pixel_model(model, params, ctx, kind)
+        elif kind in ("emoji-gan", "emoji-vae"):
             images, info = run_code_model(model, params, ctx)
         else:
             images, info = run_diffusion(model, params, ctx, builtin=kind == "emoji-diffusion")

@@ -199,3 +199,30 @@ def run_code_model(pipe: Any, params: ImageParams, ctx: Context) -> tuple[list[A
         "note": "GAN/VAE models use neither steps, scheduler, guidance nor the negative prompt",
     }
     return images, info
+
+
+def run_pixel_model(pipe: Any, params: ImageParams, ctx: Context, kind: str) -> tuple[list[Any], dict[str, Any]]:
+    """A pixel model made in the Train tab (autoencoder or DBN): unconditional, text-to-image only."""
+    if params.mode != "txt2img":
+        raise ParamError("mode", f"a {kind} model draws from noise only; use a diffusion model for {params.mode}")
+    ctx.progress(0, 1, "drawing")
+    if kind == "autoencoder":
+        codes = initial_noise(pipe.code_shape(params.num_images), params)
+        images = pipe(codes if codes is not None else pipe.codes(seeds_of(params)))
+    else:
+        images = pipe(seeds_of(params), params.num_steps)
+    ctx.progress(1, 1, "done")
+    from PIL import Image
+
+    native = images[0].width
+    size = (params.width or BUILTIN_SIZE, params.height or BUILTIN_SIZE)  # a 32-px DBN is shown at 64 px
+    if size != images[0].size:
+        images = [im.resize(size, Image.Resampling.LANCZOS) for im in images]
+    info = {
+        "seeds": seeds_of(params),
+        "native_size": native,
+        "size": [images[0].width, images[0].height],
+        "note": f"an unconditional {kind}: the prompt does not steer it"
+        + ("; Steps = Gibbs sampling rounds" if kind == "dbn" else ""),
+    }
+    return images, info
