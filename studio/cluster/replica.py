@@ -23,7 +23,7 @@ import ray
 from ray import serve
 
 from studio.cluster.messages import Accepted, Failed, Finished, Job
-from studio.generators.base import Context, ModelSpec
+from studio.generators.base import Context, Event, ModelSpec
 from studio.memory import MemoryManager
 from studio.registry import make_generators
 from studio.runner import run_generator
@@ -68,6 +68,8 @@ class ModalityReplica:
         self.memory.start_idle_reaper()
         self.name = ray.get_runtime_context().get_actor_name() or f"{modality}-replica"
         self.running = 0
+        self.served = 0  # jobs taken, and of them the ones the caller cancelled (for the panel and the tests)
+        self.cancelled = 0
         self._specs: dict[str, ModelSpec] = {}
 
         async def hold(model_id: str) -> _Held:
@@ -91,10 +93,15 @@ class ModalityReplica:
         """Stream one job: ``Accepted``, the generator's events, then ``Finished`` or ``Failed``."""
         yield Accepted(self.name)
         self.running += 1
+        self.served += 1
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
-        ctx = Context(lambda e: loop.call_soon_threadsafe(events.put_nowait, e), cancel)
+
+        def sink(event: Event) -> None:  # called on the generator's thread
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        ctx = Context(sink, cancel)
         work: asyncio.Future[Any] | None = None
         try:
             load_s = 0.0
@@ -117,6 +124,7 @@ class ModalityReplica:
         except asyncio.CancelledError:
             # The caller cancelled (Stop): stop the generator at its next step before giving the replica back.
             cancel.set()
+            self.cancelled += 1
             if work is not None:
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(asyncio.shield(work), STOP_GRACE_S)
@@ -135,6 +143,8 @@ class ModalityReplica:
             "replica": self.name,
             "modality": self.modality,
             "running": self.running,
+            "served": self.served,
+            "cancelled": self.cancelled,
             "device": m.device,
             "ram_used": m.used_bytes("cpu"),
             "ram_budget": m.ram_budget_bytes,

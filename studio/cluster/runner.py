@@ -117,11 +117,8 @@ class RayRunner:
             size = config.size(modality)
             opts = size.deployment_options()
             opts["ray_actor_options"]["runtime_env"] = {"env_vars": env}
-            app = (
-                serve.deployment(ModalityReplica)
-                .options(name=modality, **opts)
-                .bind(settings, modality, size.gpus, size.models_per_replica)
-            )
+            deployment: Any = serve.deployment(ModalityReplica)
+            app = deployment.options(name=modality, **opts).bind(settings, modality, size.gpus, size.models_per_replica)
             targets.append(serve.RunTarget(app, name=cls.app_name(config, modality), route_prefix=None))
         names = [cls.app_name(config, m) for m in modalities]
         log.info("deploying %s on Ray Serve (%s)", ", ".join(names), config.address)
