@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MODALITIES = ("text", "image", "music", "terrain")
+REPLICA_SLOTS = 4  # requests Serve may hand one replica at once: one generating, the rest waiting or status calls
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,10 @@ class DeploymentSize:
         """Keyword arguments of ``Deployment.options`` for this size."""
         opts: dict[str, Any] = {
             "ray_actor_options": {"num_cpus": self.cpus, "num_gpus": self.gpus},
-            # One request at a time per replica, as one process runs one GPU queue: Serve routes the next request
-            # to an idle replica (or queues it) instead of sharing a busy one's device.
-            "max_ongoing_requests": 1,
+            # A replica generates one request at a time (its own lock, as one process runs one GPU queue); Serve's
+            # slots beyond that let the Loaded models panel ask a busy replica what it holds, and Serve routes each
+            # request to the replica with the fewest ongoing, so an idle one is chosen over a busy one.
+            "max_ongoing_requests": REPLICA_SLOTS,
         }
         if self.autoscaled:
             opts["autoscaling_config"] = {
@@ -185,4 +187,3 @@ def config_from(args: argparse.Namespace) -> ClusterConfig | None:
     if not address:
         raise ValueError("--ray takes 'local' or a cluster address")
     return ClusterConfig(address=address, sizes=sizes, accept_timeout_s=float(args.ray_timeout) or 120.0)
-

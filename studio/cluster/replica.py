@@ -58,7 +58,12 @@ def replica_settings(settings: Settings, gpus: float) -> Settings:
 class ModalityReplica:
     """A Serve deployment class; ``studio.cluster.runner`` deploys one per modality (see the module docstring)."""
 
-    def __init__(self, settings: Settings, modality: str, gpus: float, models_per_replica: int) -> None:
+    def __init__(self, settings: Settings, modality: str, gpus: float, models_per_replica: int, threads: int) -> None:
+        import torch
+
+        # Float kernels' results depend on how many threads split the work: the front end's count (not the one Ray
+        # sets from the replica's CPUs) keeps outputs byte-identical to an in-process run on the same machine.
+        torch.set_num_threads(threads)
         self.modality = modality
         self.settings = replica_settings(settings, gpus)
         self.generator = make_generators(self.settings)[modality]
@@ -67,7 +72,9 @@ class ModalityReplica:
             log.warning("%s replica was given %s GPU(s) but sees no CUDA device: running on the CPU", modality, gpus)
         self.memory.start_idle_reaper()
         self.name = ray.get_runtime_context().get_actor_name() or f"{modality}-replica"
-        self.running = 0
+        self.running = 0  # generating now (0 or 1: one at a time, behind ``self._turn``)
+        self.waiting = 0
+        self._turn = asyncio.Lock()
         self.served = 0  # jobs taken, and of them the ones the caller cancelled (for the panel and the tests)
         self.cancelled = 0
         self._specs: dict[str, ModelSpec] = {}
@@ -92,8 +99,13 @@ class ModalityReplica:
     async def run(self, job: Job) -> AsyncIterator[Any]:
         """Stream one job: ``Accepted``, the generator's events, then ``Finished`` or ``Failed``."""
         yield Accepted(self.name)
-        self.running += 1
         self.served += 1
+        self.waiting += 1
+        try:
+            await self._turn.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
@@ -121,8 +133,9 @@ class ModalityReplica:
                     getter.cancel()
             ran = work.result()
             yield Finished(dataclasses.replace(ran, load_s=ran.load_s + load_s), self.name)
-        except asyncio.CancelledError:
-            # The caller cancelled (Stop): stop the generator at its next step before giving the replica back.
+        except (asyncio.CancelledError, GeneratorExit):
+            # The caller cancelled (Stop): Serve cancels the task while it waits, or closes the stream at a yield.
+            # Stop the generator at its next step before giving the replica back.
             cancel.set()
             self.cancelled += 1
             if work is not None:
@@ -135,6 +148,7 @@ class ModalityReplica:
         finally:
             cancel.set()
             self.running -= 1
+            self._turn.release()
 
     async def status(self) -> dict[str, Any]:
         """This replica's name, requests running, device, budgets and loaded models (the Loaded models panel)."""
@@ -143,6 +157,7 @@ class ModalityReplica:
             "replica": self.name,
             "modality": self.modality,
             "running": self.running,
+            "waiting": self.waiting,
             "served": self.served,
             "cancelled": self.cancelled,
             "device": m.device,

@@ -108,7 +108,10 @@ class RayRunner:
     @classmethod
     def start(cls, settings: Settings, config: ClusterConfig, modalities: Iterable[str]) -> RayRunner:
         """Connect to (or start) Ray and deploy (or update) one application per modality; waits until running."""
+        import torch
+
         connect(config)
+        threads = torch.get_num_threads()
         serve.start(proxy_location="Disabled")  # no HTTP ingress: the Gradio process is the one front end
         env = {k: os.environ[k] for k in REPLICA_ENV if k in os.environ}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
@@ -118,7 +121,9 @@ class RayRunner:
             opts = size.deployment_options()
             opts["ray_actor_options"]["runtime_env"] = {"env_vars": env}
             deployment: Any = serve.deployment(ModalityReplica)
-            app = deployment.options(name=modality, **opts).bind(settings, modality, size.gpus, size.models_per_replica)
+            app = deployment.options(name=modality, **opts).bind(
+                settings, modality, size.gpus, size.models_per_replica, threads
+            )
             targets.append(serve.RunTarget(app, name=cls.app_name(config, modality), route_prefix=None))
         names = [cls.app_name(config, m) for m in modalities]
         log.info("deploying %s on Ray Serve (%s)", ", ".join(names), config.address)
