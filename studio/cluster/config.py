@@ -72,6 +72,7 @@ class ClusterConfig:
     idle_timeout_s: float = 600.0
     retries: int = 1
     app_prefix: str = "studio"
+    attach: bool = False  # the applications are deployed already (a RayService): use them, deploy nothing
 
     def size(self, modality: str) -> DeploymentSize:
         return self.sizes.get(modality, DeploymentSize())
@@ -155,6 +156,12 @@ def add_cluster_flags(p: argparse.ArgumentParser) -> None:
         help="checkpoints a replica keeps routed to it (@serve.multiplexed; default 3)",
     )
     g.add_argument(
+        "--ray-attach",
+        action="store_true",
+        help="the studio's applications are deployed already (a KubeRay RayService, see docs/cluster.md): use "
+        "them as they are instead of deploying",
+    )
+    g.add_argument(
         "--ray-timeout",
         type=amount,
         default=120.0,
@@ -186,4 +193,5 @@ def config_from(args: argparse.Namespace) -> ClusterConfig | None:
     address = str(args.ray).strip()
     if not address:
         raise ValueError("--ray takes 'local' or a cluster address")
-    return ClusterConfig(address=address, sizes=sizes, accept_timeout_s=float(args.ray_timeout) or 120.0)
+    timeout = float(args.ray_timeout) or 120.0
+    return ClusterConfig(address=address, sizes=sizes, accept_timeout_s=timeout, attach=args.ray_attach)

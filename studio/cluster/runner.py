@@ -12,7 +12,6 @@ Serve starts a replacement; a request no replica takes within ``accept_timeout_s
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -24,19 +23,17 @@ from ray import serve
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RaySystemError
 from ray.serve.exceptions import DeploymentUnavailableError, RequestCancelledError
 
+from studio.cluster.builder import application, replica_env
 from studio.cluster.config import ClusterConfig
 from studio.cluster.messages import Accepted, Failed, Finished, Job, model_id
-from studio.cluster.replica import ModalityReplica
 from studio.generators.base import Cancelled, Context, Event, ModelSpec
 from studio.runner import Ran
-from studio.settings import ROOT, Settings
+from studio.settings import Settings
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often a waiting request looks at its Stop
 REPLICA_LOST = (ActorDiedError, ActorUnavailableError, RayActorError)
-# Environment every replica needs: the studio importable, and the same offline switches as the front end.
-REPLICA_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "HF_HOME", "HF_HUB_CACHE")
 
 
 class ClusterUnavailable(RuntimeError):
@@ -51,7 +48,7 @@ def connect(config: ClusterConfig) -> None:
     """Start a local Ray instance (``address="local"``) or join the cluster at ``config.address``."""
     if ray.is_initialized():
         return
-    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}}
+    env = {"env_vars": {"PYTHONPATH": replica_env()["PYTHONPATH"]}}
     if config.address == "local":
         ray.init(
             num_cpus=config.num_cpus,
@@ -110,35 +107,26 @@ class RayRunner:
         """Connect to (or start) Ray and deploy (or update) one application per modality; waits until running."""
         import torch
 
+        modalities = list(modalities)
         connect(config)
         threads = torch.get_num_threads()
         serve.start(proxy_location="Disabled")  # no HTTP ingress: the Gradio process is the one front end
-        env = {k: os.environ[k] for k in REPLICA_ENV if k in os.environ}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-        targets = []
-        for modality in modalities:
-            size = config.size(modality)
-            opts = size.deployment_options()
-            opts["ray_actor_options"]["runtime_env"] = {"env_vars": env}
-            deployment: Any = serve.deployment(ModalityReplica)
-            app = deployment.options(name=modality, **opts).bind(
-                settings, modality, size.gpus, size.models_per_replica, threads
-            )
-            targets.append(serve.RunTarget(app, name=cls.app_name(config, modality), route_prefix=None))
         names = [cls.app_name(config, m) for m in modalities]
-        log.info("deploying %s on Ray Serve (%s)", ", ".join(names), config.address)
-        serve.run_many(targets, wait_for_applications_running=False)
+        if config.attach:
+            log.info("using the deployed applications %s (%s)", ", ".join(names), config.address)
+        else:
+            targets = [
+                serve.RunTarget(application(settings, m, config.size(m), threads), name=n, route_prefix=None)
+                for m, n in zip(modalities, names, strict=True)
+            ]
+            log.info("deploying %s on Ray Serve (%s)", ", ".join(names), config.address)
+            serve.run_many(targets, wait_for_applications_running=False)
         wait_running(names, config.start_timeout_s)
         return cls(config, {m: serve.get_app_handle(n) for m, n in zip(modalities, names, strict=True)})
 
     @staticmethod
     def app_name(config: ClusterConfig, modality: str) -> str:
         return f"{config.app_prefix}-{modality}"
-
-    def close(self) -> None:
-        """Delete the studio's applications (the Ray instance itself is left to whoever started it)."""
-        for m in self.handles:
-            serve.delete(self.app_name(self.config, m))
 
     # -- running -------------------------------------------------------------------------------------------
     def run(self, modality: str, spec: ModelSpec, params: Any, ctx: Context) -> Ran:

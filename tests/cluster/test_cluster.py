@@ -199,17 +199,27 @@ def test_the_models_panel_lists_and_unloads_each_replicas_models(cluster: Cluste
     assert not any(r["key"] == image_rows[0] for r in view.snapshot(cluster.runner))
 
 
-def test_stop_cancels_the_remote_request(cluster: Cluster):
+def test_progress_streams_back_and_stop_cancels_the_remote_request(cluster: Cluster):
+    """What a tab's Stop does (``run_request`` closes ``Studio.stream``; the browser's Stop ends the handler at its
+    next step): the replica's request is cancelled and the replica is free long before the job would be done."""
+    from studio.generators.base import Event
+
     before = sum(r["cancelled"] for r in cluster.replicas("terrain"))
-    job = cluster.client.submit(prompt="jagged mountains", size_px=1025, seed=5, erosion=1.0, api_name="/terrain")
-    wait_for("a terrain replica to run it", lambda: any(r["running"] for r in cluster.replicas("terrain")))
-    job.cancel()
-    wait_for(
-        "the replica to see the Stop",
-        lambda: sum(r["cancelled"] for r in cluster.replicas("terrain")) > before,
-        timeout_s=30,
-    )
+    params = cluster.local.check("terrain", {"prompt": "jagged mountains", "size_px": 1025, "seed": 5, "erosion": 1.0})
+    stream = cluster.remote.stream("terrain", params, use_cache=False)
+    steps = []
+    for item in stream:
+        assert isinstance(item, Event), "the job should be stopped before it finishes"
+        if item.kind == "progress":
+            steps.append((item.step, item.total))
+        if len(steps) == 2:
+            break
+    assert steps[0][1] == steps[1][1] > 2 and steps[1][0] > steps[0][0]
+    stopped = time.monotonic()
+    stream.close()
+    wait_for("the replica to see the Stop", lambda: sum(r["cancelled"] for r in cluster.replicas("terrain")) > before)
     wait_for("the replica to be free", lambda: not any(r["running"] for r in cluster.replicas("terrain")), 30)
+    assert time.monotonic() - stopped < 8, "the generator should stop at its next step"
 
 
 def test_a_killed_replica_is_retried_and_replaced_and_the_studio_keeps_serving(cluster: Cluster):

@@ -88,3 +88,20 @@ print("no ray")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "no ray" in out.stdout
+
+
+def test_a_rayservice_config_builds_the_same_application_as_the_flags():
+    pytest.importorskip("ray")
+    from studio.cluster.builder import app
+
+    bound = app(
+        {"modality": "image", "gpus": 1, "replicas": 2, "max_replicas": 3, "model_dirs": ["/models"], "threads": 4}
+    )._bound_deployment
+    assert bound.name == "image"
+    assert bound.ray_actor_options["num_gpus"] == 1.0
+    assert str(ROOT) in bound.ray_actor_options["runtime_env"]["env_vars"]["PYTHONPATH"]
+    scaling = bound._deployment_config.autoscaling_config
+    assert (scaling.min_replicas, scaling.max_replicas) == (2, 3)
+    settings, modality, gpus, models, threads = bound.init_args
+    assert [str(p) for p in settings.model_dirs] == ["/models"]
+    assert (modality, gpus, models, threads) == ("image", 1.0, 3, 4)
