@@ -33,6 +33,7 @@ from studio.settings import Settings
 log = logging.getLogger(__name__)
 
 POLL_S = 0.1  # how often a waiting request looks at its Stop
+REPORT_TTL_S = 1.0
 REPLICA_LOST = (ActorDiedError, ActorUnavailableError, RayActorError)
 
 
@@ -100,6 +101,7 @@ class RayRunner:
     def __init__(self, config: ClusterConfig, handles: dict[str, Any]) -> None:
         self.config = config
         self.handles = handles
+        self._seen: tuple[float, list[dict[str, Any]]] = (-1.0, [])  # the last replicas() answer and its time
 
     # -- setting up ----------------------------------------------------------------------------------------
     @classmethod
@@ -213,9 +215,14 @@ class RayRunner:
         raise ClusterUnavailable(f"the {modality} replica failed: {type(exc).__name__}: {exc}") from None
 
     # -- what the replicas hold (the Loaded models panel) -----------------------------------------------------
-    def replicas(self, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    def replicas(self, timeout_s: float = 5.0, fresh: bool = False) -> list[dict[str, Any]]:
         """Every live replica's ``status()`` (name, device, budgets, models); replicas that do not answer within
-        ``timeout_s`` are left out, so a busy or lost one never blocks the panel."""
+        ``timeout_s`` are left out, so a lost one never blocks the panel. An answer under a second old is reused:
+        the panel's summary and table ask one after the other, for every visitor who has it open (``fresh``: ask
+        anyway)."""
+        when, seen = self._seen
+        if not fresh and time.monotonic() - when < REPORT_TTL_S:
+            return [dict(r) for r in seen]
         rows: list[dict[str, Any]] = []
         for modality, handle in self.handles.items():
             try:
@@ -224,7 +231,9 @@ class RayRunner:
                 log.warning("%s replicas did not report: %s", modality, exc)
                 continue
             rows.extend(a for a in answers if isinstance(a, dict))
-        return sorted(rows, key=lambda r: (r["modality"], r["replica"]))
+        rows.sort(key=lambda r: (r["modality"], r["replica"]))
+        self._seen = (time.monotonic(), rows)
+        return [dict(r) for r in rows]
 
     def unload(self, replica: str, key: str | None, timeout_s: float = 10.0) -> bool:
         """Unload ``key`` (None: every idle model) on ``replica``; whether it was unloaded."""
@@ -235,5 +244,6 @@ class RayRunner:
                 log.warning("unload on %s failed: %s", replica, exc)
                 continue
             if any(a is True for a in answers):
+                self._seen = (-1.0, [])
                 return True
         return False

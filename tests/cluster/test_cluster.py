@@ -51,7 +51,7 @@ class Cluster:
         self.remote = remote
 
     def replicas(self, modality: str) -> list[dict[str, Any]]:
-        return [r for r in self.runner.replicas() if r["modality"] == modality]
+        return [r for r in self.runner.replicas(fresh=True) if r["modality"] == modality]
 
     def served(self, modality: str) -> int:
         return sum(r["served"] for r in self.replicas(modality))

@@ -10,6 +10,7 @@ import pytest
 from studio.cluster.config import REPLICA_SLOTS, DeploymentSize, config_from
 from studio.launch import build_parser
 from studio.settings import ROOT
+from tests.test_architecture import imports
 
 
 def parse(*flags: str):
@@ -68,18 +69,16 @@ def test_a_size_without_autoscaling_is_fixed():
 
 
 def test_the_studio_without_ray_never_imports_ray(tmp_path):
-    """Flags parsed, services built and the whole UI built, without --ray: Ray is not in sys.modules."""
+    """Flags parsed, services built and every UI module imported, without --ray: Ray is not in sys.modules (the
+    static check below covers what building the page calls)."""
     code = f"""
 import sys
-from pathlib import Path
 from studio.launch import build_parser, settings_from
 from studio.cluster.config import config_from
-from studio.server.operators import Operators
 from studio.services import build_services
-from studio.ui.app import build_app
+import studio.ui.app
 args = build_parser().parse_args(["--cache-dir", {str(tmp_path)!r}])
 services = build_services(settings_from(args), config_from(args))
-build_app(services, Operators.from_flags([], has_auth=False, share=False))
 assert services.cluster is None
 loaded = sorted(m for m in sys.modules if m == "ray" or m.startswith("ray."))
 assert not loaded, loaded
@@ -88,6 +87,17 @@ print("no ray")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "no ray" in out.stdout
+
+
+def test_only_the_cluster_package_imports_ray_and_only_services_reaches_it_lazily():
+    graph = imports()
+    users = sorted(m for m, deps in graph.items() if any(d == "ray" or d.startswith("ray.") for d in deps))
+    assert users == ["studio.cluster.builder", "studio.cluster.replica", "studio.cluster.runner"]
+    reach = sorted(m for m, deps in graph.items() if set(users) & deps and not m.startswith("studio.cluster."))
+    assert reach == ["studio.services"]
+    source = (ROOT / "studio" / "services.py").read_text()
+    top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert not any("studio.cluster.runner" in line for line in top_level), "services must import the runner lazily"
 
 
 def test_a_rayservice_config_builds_the_same_application_as_the_flags():
