@@ -164,7 +164,7 @@ class RayRunner:
                 items.put(done)
 
         threading.Thread(target=pump, name=f"ray-{job.modality}", daemon=True).start()
-        accepted = False
+        accepted = ended = False
         last = time.monotonic()
         try:
             while True:
@@ -185,11 +185,13 @@ class RayRunner:
                 elif isinstance(item, Event):
                     ctx.emit(item)
                 elif isinstance(item, Failed):
+                    ended = True
                     raise item.error()
                 elif isinstance(item, Finished):
+                    ended = True
                     return item.ran
         finally:
-            if not response.cancelled():
+            if not ended and not response.cancelled():  # Stop, a timeout or a lost replica: free the replica
                 response.cancel()
 
     def _check_waiting(self, modality: str, accepted: bool, waited_s: float) -> None:
