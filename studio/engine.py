@@ -1,8 +1,9 @@
 """The engine: validate → resolve seed → cache lookup → acquire model → generate → provenance → store.
 
 ``Studio`` is the one object the UI, the API and the CLI talk to. It holds the generators, the catalog, the memory
-manager and the result cache, all injected. ``generate`` runs one request on the calling thread; ``stream`` runs it
-on a worker thread and yields progress events, then the result, so a UI can show progress and stop it.
+manager, the result cache and the runner of the generation step (here, or on a Ray Serve cluster: see
+``studio/runner.py``), all injected. ``generate`` runs one request on the calling thread; ``stream`` runs it on a
+worker thread and yields progress events, then the result, so a UI can show progress and stop it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from studio.generators.base import Artifact, Context, Event, Generator, ModelSpe
 from studio.memory import MemoryManager
 from studio.outputs import Outputs
 from studio.params import SEED_MAX, ParamError, as_dict, check_params, defaults_of
+from studio.runner import LocalRunner, Runner
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,14 @@ class Studio:
         catalog: Catalog,
         memory: MemoryManager,
         cache: ResultCache | None,
+        runner: Runner | None = None,
     ) -> None:
         self.generators = dict(generators)
         self.catalog = catalog
         self.memory = memory
         self.cache = cache
+        # Where the generation step runs: here by default, or on a Ray Serve cluster (``studio/runner.py``).
+        self.runner: Runner = runner if runner is not None else LocalRunner(self.generators, memory)
 
     # -- requests ------------------------------------------------------------------------------------------
     def params_type(self, modality: str) -> type:
@@ -165,25 +170,8 @@ class Studio:
             if entry is not None:
                 return self._from_entry(modality, entry, seed, time.perf_counter() - start)
 
-        gen = self.generators[modality]
-        timings: dict[str, float] = {}
-        if spec.source == "procedural":
-            output = gen.generate(None, params, ctx)
-        else:
-            mem_key = f"{modality}:{spec.id}"
-
-            def load() -> Any:
-                t = time.perf_counter()
-                model = gen.load(spec, self.memory.device, None)
-                timings["load"] = time.perf_counter() - t
-                return model
-
-            output = self.memory.run(
-                mem_key,
-                load,
-                lambda model: gen.generate(model, params, ctx),
-                place=gen.place_on_device,
-            )
+        ran = self.runner.run(modality, spec, params, ctx)
+        output = ran.output
         ctx.check()
 
         recipe = provenance.make_recipe(
@@ -212,8 +200,8 @@ class Studio:
                 files[TEXT_FILE] = output.text.encode("utf-8")
                 roles[TEXT_FILE] = "raw-text"
             self.cache.put(key, CacheEntry(files=files, recipe=full_recipe, roles=roles))
-        elapsed, load_s = time.perf_counter() - start, timings.get("load", 0.0)
-        return Result(modality, artifacts, full_recipe, seed, False, output.text, elapsed, load_s=load_s)
+        elapsed = time.perf_counter() - start
+        return Result(modality, artifacts, full_recipe, seed, False, output.text, elapsed, load_s=ran.load_s)
 
     def _from_entry(self, modality: str, entry: CacheEntry, seed: int | None, elapsed: float) -> Result:
         text = entry.files.get(TEXT_FILE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import math
 import os
@@ -10,6 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from studio.cluster.config import add_cluster_flags, config_from
 from studio.keys import BROWSER_STATE_FILE, KEY_FILE
 from studio.server.fairness import QueueCaps
 from studio.server.operators import Operators
@@ -176,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outputs-gb", type=_positive, default=5.0, help="size of outputs/, oldest pruned (default 5 GB)")
     p.add_argument("--gradio-temp-gb", type=_positive, default=2.0, help="size of Gradio's temp folder (default 2 GB)")
     p.add_argument("--temp-age-min", type=_positive, default=60.0, help="Gradio deletes its temp files after (60)")
+    add_cluster_flags(p)
     return p
 
 
@@ -240,6 +243,12 @@ def main(argv: list[str] | None = None) -> None:
     problem = device_problem(args.device)
     if problem:
         parser.error(problem)
+    try:
+        cluster = config_from(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if cluster is not None and importlib.util.find_spec("ray") is None:
+        parser.error("--ray needs Ray Serve, an optional part: pip install -r requirements-cluster.txt")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     settings = settings_from(args)
@@ -249,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     from studio.services import build_services
     from studio.ui.app import CSS, HEAD, build_app, theme
 
-    services = build_services(settings)
+    services = build_services(settings, cluster)
     services.memory.start_idle_reaper()
     operators = Operators.from_flags(args.admin, has_auth=args.auth is not None, share=args.share)
     if args.auth is not None and not args.admin:

@@ -33,7 +33,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from studio.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +140,16 @@ class MemoryManager:
         self._key_locks: dict[str, threading.Lock] = {}
         self._reaper: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MemoryManager:
+        """A manager with the device and budgets of ``settings`` (the studio's one, or a cluster replica's own)."""
+        return cls(
+            device=settings.device,
+            gpu_budget_fraction=settings.gpu_budget_fraction,
+            ram_budget_bytes=int(settings.ram_budget_gb * 1024**3),
+            idle_timeout_s=settings.idle_timeout_min * 60,
+        )
 
     # -- tiers ---------------------------------------------------------------------------------------------
     @property

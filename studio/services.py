@@ -4,6 +4,7 @@ together."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from studio.cache import ResultCache
 from studio.catalog import Catalog
@@ -15,6 +16,10 @@ from studio.outputs import Outputs
 from studio.registry import make_generators
 from studio.settings import Settings
 from studio.training.jobs import Jobs
+
+if TYPE_CHECKING:
+    from studio.cluster.config import ClusterConfig
+    from studio.cluster.runner import RayRunner
 
 GB = 1024**3
 
@@ -28,6 +33,7 @@ class Services:
     outputs: Outputs
     janitor: Janitor | None = None  # keeps outputs/ and Gradio's temp folder in budget (started by launch)
     jobs: Jobs | None = None  # training runs (the Train tab, ``python -m studio train``)
+    cluster: RayRunner | None = None  # with --ray: generation runs on Ray Serve replicas (studio/cluster/)
 
     @property
     def memory(self) -> MemoryManager:
@@ -48,20 +54,23 @@ def build_janitor(settings: Settings) -> Janitor:
     )
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, cluster: ClusterConfig | None = None) -> Services:
     """Make the one memory manager, the one result cache, the catalog, the engine and the janitor from
-    ``settings``; nothing is started (``launch`` starts the reapers)."""
+    ``settings``; nothing is started (``launch`` starts the reapers). With ``cluster`` the engine's generation step
+    runs on Ray Serve deployments (started or joined here); only then is Ray imported."""
     generators = make_generators(settings)
-    memory = MemoryManager(
-        device=settings.device,
-        gpu_budget_fraction=settings.gpu_budget_fraction,
-        ram_budget_bytes=int(settings.ram_budget_gb * GB),
-        idle_timeout_s=settings.idle_timeout_min * 60,
-    )
+    memory = MemoryManager.from_settings(settings)
     cache = ResultCache(settings.results_dir, budget_bytes=int(settings.result_cache_gb * GB))
     catalog = Catalog(generators, model_dirs=settings.model_dirs, trained_dir=settings.training_dir)
     settings.outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs = Outputs(settings.outputs_dir, server_key(settings.cache_dir), generators)
-    studio = Studio(generators, catalog, memory, cache)
+    runner = None
+    if cluster is not None:
+        from studio.cluster.runner import RayRunner
+
+        runner = RayRunner.start(settings, cluster, list(generators))
+    studio = Studio(generators, catalog, memory, cache, runner=runner)
     jobs = Jobs(settings.training_dir, memory, catalog, settings.assets_dir)
-    return Services(settings=settings, studio=studio, outputs=outputs, janitor=build_janitor(settings), jobs=jobs)
+    return Services(
+        settings=settings, studio=studio, outputs=outputs, janitor=build_janitor(settings), jobs=jobs, cluster=runner
+    )

@@ -10,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from studio.cluster import view as cluster_view
 from studio.server.operators import Operators
 from studio.services import Services
 
@@ -21,12 +22,15 @@ NOT_OPERATOR = (
 
 
 def table(services: Services) -> list[list[Any]]:
-    """Rows for the panel from the memory manager's snapshot."""
-    return [[r["key"], r["device"], r["mb"], r["idle_s"], r["leases"]] for r in services.memory.snapshot()]
+    """Rows for the panel from the memory manager's snapshot (with ``--ray``, every replica's)."""
+    rows = cluster_view.snapshot(services.cluster) if services.cluster else services.memory.snapshot()
+    return [[r["key"], r["device"], r["mb"], r["idle_s"], r["leases"]] for r in rows]
 
 
 def summary(services: Services) -> str:
-    """One line: device, memory used against the budget."""
+    """One line: device, memory used against the budget (with ``--ray``, each replica's)."""
+    if services.cluster:
+        return cluster_view.summary(services.cluster)
     m = services.memory
     used = m.used_bytes("cpu") / 1e9
     line = f"Compute device: **{m.device}** · RAM used by models: **{used:.2f} GB**"
@@ -78,7 +82,8 @@ def build_models_panel(demo: gr.Blocks, services: Services, operators: Operators
             raise gr.Error(NOT_OPERATOR)
         if not key:
             raise gr.Error("Pick a loaded model first.")
-        if not services.memory.unload(key):
+        done = cluster_view.unload(services.cluster, key) if services.cluster else services.memory.unload(key)
+        if not done:
             raise gr.Error(f"{key} is in use right now (or already unloaded); try again when it finishes.")
         gr.Info(f"Unloaded {key}")
         return refresh(None)
@@ -86,7 +91,10 @@ def build_models_panel(demo: gr.Blocks, services: Services, operators: Operators
     def do_unload_all(request: gr.Request) -> tuple[Any, Any, Any]:
         if not is_operator(operators, request):
             raise gr.Error(NOT_OPERATOR)
-        services.memory.evict_all()
+        if services.cluster:
+            cluster_view.unload_all(services.cluster)
+        else:
+            services.memory.evict_all()
         return refresh(None)
 
     demo.load(show_controls, None, [controls, read_only], api_visibility="private", queue=False)

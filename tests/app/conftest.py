@@ -23,7 +23,11 @@ def free_port() -> int:
 
 
 def start_server(
-    tmp: Path, *extra: str, program: tuple[str, ...] = ("app.py",), env: dict[str, str] | None = None
+    tmp: Path,
+    *extra: str,
+    program: tuple[str, ...] = ("app.py",),
+    env: dict[str, str] | None = None,
+    deadline_s: float = 120.0,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``python app.py`` (or ``python *program``) on a free port with its own cache folder; (process, url)."""
     port = free_port()
@@ -38,7 +42,7 @@ def start_server(
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
+    deadline = time.time() + deadline_s
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {(tmp / 'server.log').read_text()[-3000:]}")
