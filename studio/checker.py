@@ -133,17 +133,20 @@ def _verdict(creds: Credentials | None, mark: Mark, recipe: dict[str, Any] | Non
     if creds is not None and creds.state == "valid":
         ai = ", AI-generated" if creds.digital_source_type and "algorithmic" in creds.digital_source_type else ""
         return f"signed by {creds.signer or 'someone'} with {creds.generator or 'another tool'}{ai}: not this studio's"
+    if creds is not None and creds.state == "unreadable":
+        found = [w for w, there in (("a studio recipe", recipe is not None), ("a studio watermark", mark.found)) if there]
+        tail = f"; it carries {' and '.join(found)} (damaged or cut short?)" if found else ""
+        return f"unreadable: its structure is broken ({creds.error}){tail}"
     if mark.found:
         tail = ""
         if recipe is not None:
             tail = "; it matches its recipe" if mark.matches(recipe["id"]) else "; its recipe is not the one it was made with"
         return f"watermark found, no credentials (re-encoded?){tail}"
-    broken = f"; its credentials are unreadable ({creds.error})" if creds is not None and creds.error else ""
     if recipe is not None:
-        return f"a studio recipe, but no credentials and no watermark: its claims cannot be checked{broken}"
+        return "a studio recipe, but no credentials and no watermark: its claims cannot be checked"
     if mark.note and mark.note.startswith("unreadable"):
-        return f"no sign of this studio ({mark.note}){broken}"
-    return f"no sign of this studio{broken}"
+        return mark.note
+    return "no sign of this studio"
 
 
 def _made_line(creds: Credentials) -> str:

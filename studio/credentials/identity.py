@@ -74,7 +74,7 @@ def given_identity(cert: Path, key: Path) -> Identity:
             raise ValueError(f"{flag}: no such file: {path}")
     try:
         return _checked(cert, key, self_made=False)
-    except ValueError as exc:
+    except (ValueError, TypeError, OSError) as exc:  # not PEM, a password-protected key, unreadable
         raise ValueError(f"--c2pa-cert/--c2pa-key: {exc}") from None
 
 

@@ -93,8 +93,9 @@ def read_mark(data: bytes) -> Mark:
         if (data[:4] == b"RIFF" and data[8:12] == b"WAVE") or data[:4] in (b"fLaC", b"OggS"):
             return _read_audio(data)
     except (OSError, ValueError, RuntimeError, MemoryError, SyntaxError) as exc:  # PIL/soundfile on bad bytes
-        log.debug("unreadable for a watermark", exc_info=True)
-        return Mark(False, 0.0, note=f"unreadable: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}")
+        log.debug("unreadable for a watermark", exc_info=True)  # the decoders' messages name buffers, not files
+        kind = "picture" if isinstance(exc, (OSError, SyntaxError)) and "image" in str(exc) else "file"
+        return Mark(False, 0.0, note=f"unreadable: not a {kind} its decoder could read ({type(exc).__name__})")
     return Mark(False, 0.0, note="not a picture or audio file: no watermark to look for")
 
 
