@@ -65,7 +65,9 @@ def check_path(path: Path) -> FileCheck:
         if not path.is_file():
             return FileCheck(name, "unreadable: not a file")
         if size > MAX_FILE_BYTES:
-            return FileCheck(name, f"too large: {size / 2**20:.0f} MB; files over {MAX_FILE_BYTES // 2**20} MB are not read")
+            return FileCheck(
+                name, f"too large: {size / 2**20:.0f} MB; files over {MAX_FILE_BYTES // 2**20} MB are not read"
+            )
         if name.lower().endswith(SIDECAR_SUFFIX) and path.with_name(name[: -len(SIDECAR_SUFFIX)]).is_file():
             return check_path(path.with_name(name[: -len(SIDECAR_SUFFIX)]))  # a sidecar: check what it describes
         data = path.read_bytes()
@@ -79,7 +81,9 @@ def check_path(path: Path) -> FileCheck:
 def check_file(name: str, data: bytes, sidecar: bytes | None = None) -> FileCheck:
     """The one-line answer for a file's bytes (and its sidecar manifest, if any); never raises."""
     if len(data) > MAX_FILE_BYTES:
-        return FileCheck(name, f"too large: {len(data) / 2**20:.0f} MB; files over {MAX_FILE_BYTES // 2**20} MB are not read")
+        return FileCheck(
+            name, f"too large: {len(data) / 2**20:.0f} MB; files over {MAX_FILE_BYTES // 2**20} MB are not read"
+        )
     if not data:
         return FileCheck(name, "unreadable: the file is empty")
     creds = _guarded("credentials", lambda: read_credentials(data, sidecar))
@@ -96,7 +100,7 @@ def _guarded(what: str, read: Any) -> Any:
     their documentation does not list on hostile bytes, and one failing reader must not hide the others."""
     try:
         return read()
-    except Exception:  # noqa: BLE001 - see the docstring: the checker answers every file
+    except Exception:
         log.info("reading the %s failed", what, exc_info=True)
         return None
 
@@ -134,13 +138,19 @@ def _verdict(creds: Credentials | None, mark: Mark, recipe: dict[str, Any] | Non
         ai = ", AI-generated" if creds.digital_source_type and "algorithmic" in creds.digital_source_type else ""
         return f"signed by {creds.signer or 'someone'} with {creds.generator or 'another tool'}{ai}: not this studio's"
     if creds is not None and creds.state == "unreadable":
-        found = [w for w, there in (("a studio recipe", recipe is not None), ("a studio watermark", mark.found)) if there]
+        found = [
+            w for w, there in (("a studio recipe", recipe is not None), ("a studio watermark", mark.found)) if there
+        ]
         tail = f"; it carries {' and '.join(found)} (damaged or cut short?)" if found else ""
         return f"unreadable: its structure is broken ({creds.error}){tail}"
     if mark.found:
         tail = ""
         if recipe is not None:
-            tail = "; it matches its recipe" if mark.matches(recipe["id"]) else "; its recipe is not the one it was made with"
+            tail = (
+                "; it matches its recipe"
+                if mark.matches(recipe["id"])
+                else "; its recipe is not the one it was made with"
+            )
         return f"watermark found, no credentials (re-encoded?){tail}"
     if recipe is not None:
         return "a studio recipe, but no credentials and no watermark: its claims cannot be checked"

@@ -39,8 +39,10 @@ deepfake nude
 deepfake porn
 non-consensual
 nonconsensual
-re: \\b(nude|naked|topless|undressed|sexy|sexual|explicit|nsfw|porn\\w*)\\b.{0,60}\\b(child|children|kid|kids|minor|minors|underage|toddler|preteen|schoolgirl|schoolboy)\\b
-re: \\b(child|children|kid|kids|minor|minors|underage|toddler|preteen|schoolgirl|schoolboy)\\b.{0,60}\\b(nude|naked|topless|undressed|sexy|sexual|explicit|nsfw|porn\\w*)\\b
+re: \\b(nude|naked|topless|undressed|nsfw|porn\\w*)\\b.{0,60}\\b(child|children|kids?|minors?|underage|toddlers?)\\b
+re: \\b(child|children|kids?|minors?|underage|toddlers?)\\b.{0,60}\\b(nude|naked|topless|undressed|nsfw|porn\\w*)\\b
+re: \\b(sexy|sexual|explicit|erotic)\\b.{0,60}\\b(child|children|kids?|minors?|underage|preteens?|schoolgirls?)\\b
+re: \\b(child|children|kids?|minors?|underage|preteens?|schoolgirls?)\\b.{0,60}\\b(sexy|sexual|explicit|erotic)\\b
 re: \\bundress(ed|ing)?\\b.{0,40}\\b(photo|picture|image) of\\b
 """
 MAX_RULES = 10_000
@@ -114,15 +116,21 @@ class PromptPolicy:
         """Raise ``ParamError`` on the first free-text field of ``params`` a rule refuses (see the docstring)."""
         for f in dataclasses.fields(params):
             value = getattr(params, f.name)
-            texts = [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] if isinstance(
-                value, (list, tuple)
-            ) else []
+            texts = (
+                [value]
+                if isinstance(value, str)
+                else [v for v in value if isinstance(v, str)]
+                if isinstance(value, (list, tuple))
+                else []
+            )
             if not texts or f.name == "model" or spec_of(type(params), f.name).choices is not None:
                 continue
             for text in texts:
                 rule = self.refusal(text)
                 if rule is not None:
                     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                    log.warning("refused a %s by prompt policy %s, line %d; sha256 %s", f.name, self.source, rule.line, digest)
+                    log.warning(
+                        "refused a %s by prompt policy %s, line %d; sha256 %s", f.name, self.source, rule.line, digest
+                    )
                     what = f"pattern on line {rule.line}" if rule.is_regex else f"'{rule.text}'"
                     raise ParamError(f.name, f"refused by this studio's prompt policy (it matches {what})")

@@ -12,12 +12,18 @@ from studio.params import ParamError
 from studio.policy import PromptPolicy
 from studio.services import build_policy
 from studio.settings import Settings
-from tests.credentials.conftest import KitParams, kit  # noqa: F401 - the fixture
+from tests.kit_helpers import KitParams, make_kit
 
 
 @pytest.mark.parametrize(
     "prompt",
-    ["a deepfake nude of my neighbour", "NAKED  child on a beach", "ｃｓａｍ", "schoolgirl, explicit", "re\u200bvenge porn"],
+    [
+        "a deepfake nude of my neighbour",
+        "NAKED  child on a beach",
+        "ｃｓａｍ",
+        "schoolgirl, explicit",
+        "re\u200bvenge porn",
+    ],
 )
 def test_the_default_policy_refuses_its_terms_however_they_are_spelled(prompt):
     assert PromptPolicy.default().refusal(prompt) is not None
@@ -56,19 +62,17 @@ def test_every_free_text_field_is_checked_and_the_log_gets_only_a_hash(caplog):
     assert "no forbidden fruit" not in caplog.text
 
 
-def test_the_engine_refuses_before_the_cache(kit):
+def test_the_engine_refuses_before_the_cache(tmp_path):
+    kit = make_kit(tmp_path)
     params = kit.check("kit", {"prompt": "a revenge porn picture", "seed": 1})
     kit.policy = PromptPolicy.default()
-    try:
-        with pytest.raises(ParamError, match="prompt policy"):
-            kit.generate("kit", params)
-        kit.policy = None
-        kit.generate("kit", params)  # now cached
-        kit.policy = PromptPolicy.default()
-        with pytest.raises(ParamError, match="prompt policy"):
-            kit.generate("kit", params)  # a cached result is not handed out either
-    finally:
-        kit.policy = None
+    with pytest.raises(ParamError, match="prompt policy"):
+        kit.generate("kit", params)
+    kit.policy = None
+    kit.generate("kit", params)  # now cached
+    kit.policy = PromptPolicy.default()
+    with pytest.raises(ParamError, match="prompt policy"):
+        kit.generate("kit", params)  # a cached result is not handed out either
 
 
 def test_the_policy_is_on_by_default_when_the_studio_is_public(tmp_path):

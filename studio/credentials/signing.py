@@ -132,7 +132,9 @@ class Signer:
 
         with self._lock:
             signer, context = self._native()
-            builder = c2pa.Builder(json.dumps(manifest_definition(art.name, mime, recipe, ingredients)), context=context)
+            builder = c2pa.Builder(
+                json.dumps(manifest_definition(art.name, mime, recipe, ingredients)), context=context
+            )
             for i, ing in enumerate(ingredients):
                 _add_ingredient(builder, ing, "parentOf" if i == 0 else "componentOf")
             if not embed:

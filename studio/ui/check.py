@@ -68,9 +68,13 @@ def _check_one(name: str, path: str, sidecar_path: str | None) -> FileCheck:
     try:
         size = os.stat(path).st_size
         if size > MAX_FILE_BYTES:
-            return FileCheck(name, f"too large: {size / 2**20:.0f} MB; files over {MAX_FILE_BYTES // 2**20} MB are not read")
+            return FileCheck(
+                name, f"too large: {size / 2**20:.0f} MB; files over {MAX_FILE_BYTES // 2**20} MB are not read"
+            )
         data = Path(path).read_bytes()
-        sidecar = Path(sidecar_path).read_bytes() if sidecar_path and os.stat(sidecar_path).st_size <= size + 2**22 else None
+        sidecar = (
+            Path(sidecar_path).read_bytes() if sidecar_path and os.stat(sidecar_path).st_size <= size + 2**22 else None
+        )
     except OSError as exc:
         return FileCheck(name, f"unreadable: {exc.strerror or exc}")
     return check_file(name, data, sidecar)

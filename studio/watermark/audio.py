@@ -116,5 +116,5 @@ def read_samples(audio: np.ndarray, rate: int) -> AudioMark:
         scores.append((int(np.argmax(z)), float(z.max())))
     (at_sync, z_sync), (at_data, z_data) = scores
     shift = (at_data - at_sync) % PERIOD
-    payload = int(round(shift / 2)) % PAYLOADS
+    payload = round(shift / 2) % PAYLOADS
     return AudioMark(payload, min(z_sync, z_data))

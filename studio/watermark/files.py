@@ -109,11 +109,12 @@ def _read_picture(data: bytes) -> Mark:
     if min(w, h) < image.MIN_SIDE * 0.7:
         return Mark(False, 0.0, note=f"too small to carry a mark ({w}x{h}; marks need {image.MIN_SIDE} px a side)")
     img.draft("RGB", (image.READ_SIDE, image.READ_SIDE))  # JPEG decodes straight to a smaller size
-    img = img.convert("RGB")
-    scale = image.READ_SIDE / max(img.size)
-    if scale < 1:
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
-    found = image.read_pixels(np.asarray(img))
+    rgb = img.convert("RGB")
+    scale = image.READ_SIDE / max(rgb.size)
+    if scale < 1:  # the pattern counts cycles per picture: a smaller copy carries it the same
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        rgb = rgb.resize(size, Image.Resampling.BICUBIC)
+    found = image.read_pixels(np.asarray(rgb))
     return _mark(found.found, found.false_alarm, found.payload, "image-dct-sign", found.z)
 
 

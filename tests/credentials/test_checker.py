@@ -14,7 +14,7 @@ from PIL import Image
 
 from studio.checker import MAX_FILE_BYTES, check_file, check_path
 from studio.cli import main
-from tests.credentials.conftest import clip, picture
+from tests.kit_helpers import clip, picture
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from studio.credentials.identity import given_identity, self_made_identity
 from studio.credentials.reading import read_credentials, without_manifest
 from studio.credentials.signing import GENERATION_LABEL, TRAINED_ALGORITHMIC_MEDIA
-from tests.credentials.conftest import picture
+from tests.kit_helpers import picture
 
 
 def c2pa_read(data: bytes, mime: str, manifest: bytes | None = None) -> c2pa.Reader:

@@ -11,7 +11,7 @@ from PIL import Image
 from studio.generators.base import Artifact
 from studio.watermark.files import mark_artifact, read_mark
 from studio.watermark.payload import payload_of
-from tests.credentials.conftest import clip, picture
+from tests.kit_helpers import clip, picture
 
 RID = "ab" * 32
 
