@@ -106,11 +106,11 @@ def _read_picture(data: bytes) -> Mark:
     w, h = img.size
     if w * h > MAX_PIXELS:
         return Mark(False, 0.0, note=f"a {w}x{h} picture is over the {MAX_PIXELS // 1_000_000} MP reading limit")
-    if min(w, h) < image.MIN_SIDE * 0.7:
+    if min(w, h) < image.INDEX_MAX + 2:
         return Mark(False, 0.0, note=f"too small to carry a mark ({w}x{h}; marks need {image.MIN_SIDE} px a side)")
     img.draft("RGB", (image.READ_SIDE, image.READ_SIDE))  # JPEG decodes straight to a smaller size
     rgb = img.convert("RGB")
-    scale = image.READ_SIDE / max(rgb.size)
+    scale = max(image.READ_SIDE / max(rgb.size), image.MIN_SIDE / min(rgb.size))  # long pictures keep MIN_SIDE
     if scale < 1:  # the pattern counts cycles per picture: a smaller copy carries it the same
         size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
         rgb = rgb.resize(size, Image.Resampling.BICUBIC)
