@@ -24,7 +24,7 @@ from studio.watermark.payload import PAYLOADS, false_alarm, seed_of
 RATE = 16000
 PERIOD = 8192  # samples at RATE; 2 * PAYLOADS fits in it
 BAND_HZ = (300.0, 3400.0)
-STRENGTH_DB = -22.0
+STRENGTH_DB = -26.0
 FRAME = 512  # samples at RATE over which the loudness is followed
 THRESHOLD_Z = 6.0
 MIN_SECONDS = 2.0  # shorter clips hold too few periods to read back
@@ -113,8 +113,16 @@ def read_samples(audio: np.ndarray, rate: int) -> AudioMark:
     for pat in (sync, data):
         corr = np.fft.irfft(f * np.conj(np.fft.rfft(pat)), PERIOD)
         z = (corr - corr.mean()) / (corr.std() + 1e-12)
-        scores.append((int(np.argmax(z)), float(z.max())))
+        scores.append((_peak(z), float(z.max())))
     (at_sync, z_sync), (at_data, z_data) = scores
-    shift = (at_data - at_sync) % PERIOD
+    shift = (at_data - at_sync) % PERIOD  # an excerpt cut mid-sample delays both peaks alike
     payload = round(shift / 2) % PAYLOADS
     return AudioMark(payload, min(z_sync, z_data))
+
+
+def _peak(z: np.ndarray) -> float:
+    """The position of the highest point of circular ``z``, to a fraction of a sample (a parabola through three)."""
+    i = int(np.argmax(z))
+    left, mid, right = z[i - 1], z[i], z[(i + 1) % len(z)]
+    bend = left - 2 * mid + right
+    return i + (0.5 * (left - right) / bend if bend < 0 else 0.0)
