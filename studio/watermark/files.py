@@ -69,7 +69,7 @@ def _mark_png(data: bytes, payload: int) -> bytes:
     else:
         out = Image.fromarray(marked, "RGB")
     buf = io.BytesIO()
-    out.save(buf, format="PNG", compress_level=6)
+    out.save(buf, format="PNG", compress_level=1)  # the recipe step re-saves it at its own level next
     return buf.getvalue()
 
 

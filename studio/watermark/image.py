@@ -1,6 +1,6 @@
 """The picture watermark: signs of low and middle DCT coefficients of the luminance, set to a pattern.
 
-Method (a spread-spectrum sign code, in numpy/scipy; no library):
+Method (a spread-spectrum sign code, in numpy; no library):
 
 - The picture's luminance is transformed with one DCT over the whole picture. Its coefficients ``(u, v)`` with
   ``4 <= u + v <= 44`` and ``u, v <= 34`` (915 of them) count cycles per picture, so a resized copy has the same
@@ -63,6 +63,25 @@ def _patterns(n: int) -> np.ndarray:
     return rng.integers(0, 2, size=(PAYLOADS, n), dtype=np.int8) * 2 - 1
 
 
+def _basis(n: int) -> np.ndarray:
+    """(INDEX_MAX + 1, n): the first rows of the orthonormal DCT-II matrix of size ``n``."""
+    k = np.arange(INDEX_MAX + 1)[:, None]
+    basis = np.cos(np.pi * (2 * np.arange(n)[None, :] + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
+    basis[0] /= np.sqrt(2.0)
+    return basis
+
+
+def low_dct(y: np.ndarray) -> np.ndarray:
+    """The (INDEX_MAX + 1)² lowest coefficients of the orthonormal 2-D DCT of ``y`` (only those are needed: two
+    thin matrix products instead of a whole transform)."""
+    return _basis(y.shape[0]) @ y @ _basis(y.shape[1]).T
+
+
+def low_idct(coef: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The picture of ``shape`` whose DCT is ``coef`` in its lowest corner and zero elsewhere."""
+    return _basis(shape[0]).T @ coef @ _basis(shape[1])
+
+
 def luma(rgb: np.ndarray) -> np.ndarray:
     """(H, W) float luminance of (H, W, 3) RGB (BT.601, as JPEG uses)."""
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
@@ -70,10 +89,8 @@ def luma(rgb: np.ndarray) -> np.ndarray:
 
 def mark_pixels(rgb: np.ndarray, payload: int) -> np.ndarray:
     """(H, W, 3) uint8 with ``payload`` marked in (deterministic: same picture and payload, same pixels)."""
-    from scipy.fft import dctn, idctn
-
     y = luma(rgb.astype(np.float64))
-    coef = dctn(y, norm="ortho")
+    coef = low_dct(y)
     u, v = _band()
     x = coef[u, v]
     sign = _patterns(len(u))[payload].astype(np.float64)
@@ -83,20 +100,18 @@ def mark_pixels(rgb: np.ndarray, payload: int) -> np.ndarray:
     chosen = np.argsort(cost, kind="stable")[:need]
     delta = np.zeros_like(coef)
     delta[u[chosen], v[chosen]] = sign[chosen] * np.maximum(sign[chosen] * x[chosen], margin) - x[chosen]
-    dy = idctn(delta, norm="ortho")
+    dy = low_idct(delta, y.shape)
     return np.clip(rgb.astype(np.float64) + dy[..., None], 0, 255).round().astype(np.uint8)
 
 
 def read_pixels(rgb: np.ndarray) -> ImageMark:
     """The best payload in (H, W, 3) pixels over every look (as is, and as each crop of ``CROPS``)."""
-    from scipy.fft import dctn
-
     y = luma(rgb.astype(np.float64))
     u, v = _band()
     patterns = _patterns(len(u)).astype(np.float32)
     best = ImageMark(0, -np.inf)
     for canvas in _looks(y):
-        signs = np.sign(dctn(canvas, norm="ortho")[u, v]).astype(np.float32)
+        signs = np.sign(low_dct(canvas)[u, v]).astype(np.float32)
         z = patterns @ signs / np.sqrt(len(u))
         p = int(np.argmax(z))
         if z[p] > best.z:
