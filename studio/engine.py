@@ -23,11 +23,14 @@ from typing import Any
 from studio import __version__, provenance
 from studio.cache import CacheEntry, ResultCache, Uncacheable, cache_key
 from studio.catalog import Catalog
+from studio.credentials.signing import Ingredient, Signer
 from studio.generators.base import Artifact, Context, Event, Generator, ModelSpec
 from studio.memory import MemoryManager
 from studio.outputs import Outputs
 from studio.params import SEED_MAX, ParamError, as_dict, check_params, defaults_of
+from studio.policy import PromptPolicy
 from studio.runner import LocalRunner, Runner
+from studio.watermark.files import mark_artifact
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,11 @@ def recipe_params(params: Any) -> dict[str, Any]:
     return out
 
 
+def ingredients_of(params: Any) -> list[Ingredient]:
+    """The uploaded inputs (init image, mask, melody, sketch, MIDI to extend) a request was made from."""
+    return [Ingredient(k, bytes(v)) for k, v in as_dict(params).items() if isinstance(v, (bytes, bytearray)) and v]
+
+
 class Studio:
     """The studio's services behind one object (see the module docstring)."""
 
@@ -83,6 +91,8 @@ class Studio:
         memory: MemoryManager,
         cache: ResultCache | None,
         runner: Runner | None = None,
+        signer: Signer | None = None,
+        policy: PromptPolicy | None = None,
     ) -> None:
         self.generators = dict(generators)
         self.catalog = catalog
@@ -90,6 +100,8 @@ class Studio:
         self.cache = cache
         # Where the generation step runs: here by default, or on a Ray Serve cluster (``studio/runner.py``).
         self.runner: Runner = runner if runner is not None else LocalRunner(self.generators, memory)
+        self.signer = signer  # None: outputs carry the recipe and the watermark, no Content Credentials
+        self.policy = policy  # None: every prompt is allowed
 
     # -- requests ------------------------------------------------------------------------------------------
     def params_type(self, modality: str) -> type:
@@ -162,6 +174,8 @@ class Studio:
         ctx = ctx or Context()
         parents = list(parents)
         params = check_params(self.params_type(modality), dataclasses.asdict(params))
+        if self.policy is not None:
+            self.policy.check(params)  # before the cache: a refused prompt is not served from it either
         params, spec = self.resolve(modality, params)
         key = self.request_key(modality, params, spec, parents)
         seed = getattr(params, "seed", None)
@@ -189,9 +203,14 @@ class Studio:
             info=output.info,
             parents=parents,
         )
-        artifacts = [provenance.embed(a, recipe) for a in output.artifacts]
+        # Watermark (part of the content, deterministic), then the recipe, then Content Credentials over both.
+        artifacts = [provenance.embed(mark_artifact(a, recipe["id"]), recipe) for a in output.artifacts]
+        if self.signer is not None:
+            artifacts = self.signer.sign(artifacts, recipe, ingredients_of(params))
         side = provenance.sidecar(recipe, artifacts)
         artifacts.append(side)
+        if self.signer is not None:
+            artifacts += self.signer.sign_recipe(side, recipe)
         full_recipe = provenance.read_recipe(side.name, side.data) or recipe
         if key is not None and use_cache and self.cache is not None:
             files = {a.name: a.data for a in artifacts}

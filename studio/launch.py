@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.cluster.config import add_cluster_flags, config_from
+from studio.credentials.identity import IDENTITY_DIR
 from studio.keys import BROWSER_STATE_FILE, KEY_FILE
 from studio.server.fairness import QueueCaps
 from studio.server.operators import Operators
@@ -179,7 +180,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gradio-temp-gb", type=_positive, default=2.0, help="size of Gradio's temp folder (default 2 GB)")
     p.add_argument("--temp-age-min", type=_positive, default=60.0, help="Gradio deletes its temp files after (60)")
     add_cluster_flags(p)
+    p.add_argument(
+        "--c2pa-cert",
+        type=Path,
+        default=None,
+        help="your organisation's signing certificate chain (PEM, signer first) for Content Credentials; default: "
+        "a certificate this installation makes for itself (verifiers call it untrusted)",
+    )
+    p.add_argument("--c2pa-key", type=Path, default=None, help="the private key (PEM) of --c2pa-cert")
+    p.add_argument(
+        "--prompt-policy",
+        default=None,
+        metavar="FILE",
+        help="refuse prompts matching the terms and patterns in FILE ('default': the short built-in list; 'off': "
+        "none); default: the built-in list when the studio is shared (--share, or --host not loopback), else off",
+    )
     return p
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def prompt_policy_from(args: argparse.Namespace) -> str | None:
+    """The ``Settings.prompt_policy`` the flags ask for: on by default when strangers can reach the studio."""
+    if args.prompt_policy == "off":
+        return None
+    if args.prompt_policy is not None:
+        return str(args.prompt_policy)
+    return "default" if args.share or args.host not in LOOPBACK else None
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -194,6 +222,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "outputs_gb": args.outputs_gb,
         "gradio_temp_gb": args.gradio_temp_gb,
         "temp_age_min": args.temp_age_min,
+        "c2pa_cert": args.c2pa_cert,
+        "c2pa_key": args.c2pa_key,
+        "prompt_policy": prompt_policy_from(args),
     }
     if os.environ.get("GRADIO_TEMP_DIR"):  # the user's choice wins over cache_dir/gradio
         kwargs["gradio_temp"] = Path(os.environ["GRADIO_TEMP_DIR"])
@@ -209,7 +240,7 @@ def blocked_paths(settings: Settings) -> list[str]:
     cache = settings.cache_dir
     private = [ROOT / ".git", ROOT / "studio", ROOT / "tests", ROOT / "scripts", ROOT / ".ci"]
     private += [settings.results_dir, settings.converted_dir, cache / KEY_FILE, cache / BROWSER_STATE_FILE]
-    private += [settings.training_dir]
+    private += [settings.training_dir, cache / IDENTITY_DIR]  # training runs; the Content Credentials signing key
     return [str(p) for p in private]
 
 
@@ -240,6 +271,8 @@ def main(argv: list[str] | None = None) -> None:
     strangers = sorted(set(args.admin) - users)
     if strangers:
         parser.error(f"--admin {strangers[0]}: not a --auth user (give --auth {strangers[0]}:PASS too)")
+    if (args.c2pa_cert is None) != (args.c2pa_key is None):
+        parser.error("--c2pa-cert and --c2pa-key go together: give both, or neither for the self-made certificate")
     problem = device_problem(args.device)
     if problem:
         parser.error(problem)
@@ -258,7 +291,10 @@ def main(argv: list[str] | None = None) -> None:
     from studio.services import build_services
     from studio.ui.app import CSS, HEAD, build_app, theme
 
-    services = build_services(settings, cluster)
+    try:
+        services = build_services(settings, cluster)
+    except ValueError as exc:  # a bad --c2pa-cert/--c2pa-key or --prompt-policy file
+        parser.error(str(exc))
     services.memory.start_idle_reaper()
     operators = Operators.from_flags(args.admin, has_auth=args.auth is not None, share=args.share)
     if args.auth is not None and not args.admin:

@@ -35,6 +35,10 @@ class Settings:
     temp_age_min: float = 60.0  # Gradio deletes the files it handed out (and uploads) this much later
     gradio_temp: Path | None = None  # Gradio's temp folder; None: ``cache_dir/gradio``
     data_dirs: tuple[Path, ...] = ()  # server folders the Train tab may read training pictures from (--data-dir)
+    c2pa_cert: Path | None = None  # an organisation's signing certificate chain (PEM); None: the self-made one
+    c2pa_key: Path | None = None  # its private key (PEM)
+    sign_outputs: bool = True  # Content Credentials on every output (studio/credentials/)
+    prompt_policy: str | None = None  # "default", a policy file's path, or None (off); see studio/policy.py
 
     @property
     def gradio_temp_dir(self) -> Path:

@@ -10,6 +10,8 @@ import gradio as gr
 from studio import __version__
 from studio.server.operators import Operators
 from studio.services import Services
+from studio.ui.cards import build_model_card
+from studio.ui.check import build_check_tab
 from studio.ui.handles import TabHandles
 from studio.ui.history import build_history, load_gallery
 from studio.ui.image import build_image_tab
@@ -32,7 +34,8 @@ TABS: list[tuple[str, str, Callable[[Services], TabHandles]]] = [
 ]
 
 FOOTER = (
-    "Everything this studio makes is **AI-generated**; each file carries the recipe that made it. "
+    "Everything this studio makes is **AI-generated**; each file carries the recipe that made it, Content "
+    "Credentials and an invisible watermark (see *Check a file*). "
     "Credit the models you use, and don't pass generated work off as human-made. "
     f"studio {__version__}"
 )
@@ -86,10 +89,13 @@ def build_app(services: Services, operators: Operators | None = None) -> gr.Bloc
                 with gr.Tab(title, id=modality, elem_id=f"tab-{modality}") as tab:
                     handles[modality] = build(services)
                     build_sweep(services, modality, handles[modality])
+                    build_model_card(services, modality, handles[modality])
                 refresh_models_on_select(services, tab, handles[modality])
             if services.jobs is not None:
                 with gr.Tab("Train", id="train", elem_id="tab-train"):
                     build_train_tab(services, demo)
+            with gr.Tab("Check a file", id="check", elem_id="tab-check"):
+                build_check_tab(services)
         wire_sends(services, handles, tabs)
         hist = build_history(services, handles, tabs)
         build_models_panel(demo, services, operators)
