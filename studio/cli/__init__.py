@@ -14,7 +14,7 @@ import sys
 
 from studio.launch import offline_environment
 
-COMMANDS = ("generate",)
+COMMANDS = ("generate", "models")
 
 
 def main(argv: list[str] | None = None) -> int:

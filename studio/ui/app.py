@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
 from studio import __version__
+from studio.listing import listing
 from studio.server.operators import Operators
 from studio.services import Services
 from studio.ui.handles import TabHandles
@@ -88,9 +90,20 @@ def build_app(services: Services, operators: Operators | None = None) -> gr.Bloc
         wire_sends(services, handles, tabs)
         hist = build_history(services, handles, tabs)
         build_models_panel(demo, services, operators)
+        gr.api(models_endpoint(services), api_name="models", queue=False)
         gr.Markdown(FOOTER, elem_id="studio-footer")
         demo.load(load_gallery(services), [hist.history], [hist.gallery], api_visibility="private", queue=False)
     return demo
+
+
+def models_endpoint(services: Services) -> Callable[[], dict[str, list[dict[str, Any]]]]:
+    """The ``/models`` endpoint's function: every modality's models (``studio.listing``)."""
+
+    def models() -> dict[str, list[dict[str, Any]]]:
+        """Modality -> its models: id (the `model` parameter), label, source, kind, the params it does not use."""
+        return listing(services.studio)
+
+    return models
 
 
 def theme() -> gr.themes.Base:
