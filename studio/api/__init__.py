@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 def api_routes(services: Services) -> list[BaseRoute]:
     """The routes of both APIs, sharing one lane (``lane``) so API generations run one at a time."""
+    from studio.api.a1111 import a1111_routes
     from studio.api.lane import Lane
     from studio.api.openai_compat import openai_routes
 
     lane = Lane()
-    return [*openai_routes(services, lane)]
+    return [*openai_routes(services, lane), *a1111_routes(services, lane)]

@@ -110,4 +110,7 @@ class ApiKeys:
 
 def _refusal(message: str, code: str) -> dict[str, object]:
     """A refusal both kinds of client read: OpenAI's ``error`` object and A1111's (FastAPI's) ``detail``."""
-    return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}, "detail": message}
+    return {
+        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": code},
+        "detail": message,
+    }
