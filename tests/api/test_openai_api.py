@@ -3,31 +3,18 @@ and an API key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.app.conftest import start_server, stop_server
-from tests.generators.text.helpers import save_tiny_llama
+from tests.api.conftest import KEY
 
-KEY = "test-key-123"
 HELLO = [{"role": "user", "content": "Hello there"}]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("openai-server")
-    save_tiny_llama(tmp / "models" / "tiny-llama")
-    proc, url = start_server(tmp, "--model-dir", str(tmp / "models"), "--api-key", KEY)
-    yield url
-    stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def client(server: str):
+def client(text_server: str):
     import openai
 
-    return openai.OpenAI(base_url=server + "v1", api_key=KEY, max_retries=0, timeout=120)
+    return openai.OpenAI(base_url=text_server + "v1", api_key=KEY, max_retries=0, timeout=120)
 
 
 def test_models_lists_every_text_model_by_its_tab_id(client):
@@ -103,9 +90,9 @@ def test_an_unknown_model_is_not_found(client):
     assert "tiny-llama" in err.value.message  # says what is available
 
 
-def test_the_api_needs_the_key(server):
+def test_the_api_needs_the_key(text_server):
     import openai
 
-    stranger = openai.OpenAI(base_url=server + "v1", api_key="wrong", max_retries=0)
+    stranger = openai.OpenAI(base_url=text_server + "v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         stranger.models.list()
