@@ -140,7 +140,7 @@ def load_all(cache_dir: Path) -> dict[str, Any]:
     services = build_services(Settings(cache_dir=cache_dir))
     studio = services.studio
     gen = studio.generators["text"]
-    (spec,) = [s for s in studio.catalog.models("text") if s.source == "builtin"]
+    (spec,) = [s for s in studio.catalog.models("text") if s.source == "builtin" and s.kind == "causal-lm"]
     t = time.perf_counter()
     tm = gen.load(spec, "cpu", None)  # converts the GGUF on the first run (~20 s), then loads in about a second
     load_s = time.perf_counter() - t

@@ -1,4 +1,5 @@
-"""Which models exist: built-in ones (assets/), hub ids in the local Hugging Face cache, and ``--model-dir`` folders.
+"""Which models exist: built-in ones (assets/), hub ids in the local Hugging Face cache, and ``--model-dir`` folders;
+GGUF files in either (for llama.cpp, when it is installed).
 
 Each generator offers its built-in models (``models()``) and recognises folders of its modality
 (``recognise(folder)``); the catalog asks every generator about every folder it finds. Nothing is downloaded:
@@ -49,6 +50,15 @@ def hf_cache_snapshots(cache: Path) -> Iterable[tuple[str, Path]]:
             yield hub_id, snap
 
 
+def gguf_files(folder: Path, depth: int = 3) -> list[Path]:
+    """The ``.gguf`` files in ``folder`` and up to ``depth - 1`` folders below it (LM Studio keeps
+    ``models/<publisher>/<repo>/<file>.gguf``), sorted."""
+    found: list[Path] = []
+    for level in range(depth):
+        found.extend(sorted(folder.glob("/".join(["*"] * level + ["*.gguf"]))))
+    return found
+
+
 class Catalog:
     """The models each modality can use; built-ins first, then the HF cache, then ``--model-dir`` folders."""
 
@@ -71,16 +81,19 @@ class Catalog:
         listing: dict[str, list[ModelSpec]] = {m: [] for m in self.generators}
         for modality, gen in self.generators.items():
             listing[modality].extend(gen.models())
-        found: list[tuple[str, Path, str]] = [
-            (hub_id, snap, "hf-cache") for hub_id, snap in hf_cache_snapshots(self.hf_cache)
-        ]
+        found: list[tuple[str, Path, str]] = []
+        for hub_id, snap in hf_cache_snapshots(self.hf_cache):
+            found.append((hub_id, snap, "hf-cache"))
+            found.extend((f"{hub_id}/{f.name}", f, "hf-cache") for f in gguf_files(snap, depth=1))
         for d in self.model_dirs:
             if not d.is_dir():
                 log.warning("model dir %s does not exist", d)
                 continue
-            # A --model-dir is either one model folder or a folder of model folders.
+            # A --model-dir is either one model folder or a folder of model folders; GGUF files anywhere in it
+            # are models of their own, named by their file name.
             subs = [d, *sorted(p for p in d.iterdir() if p.is_dir())]
             found.extend((p.name, p, "folder") for p in subs)
+            found.extend((f.name, f, "folder") for f in gguf_files(d))
         for model_id, folder, source in found:
             for modality, gen in self.generators.items():
                 kind = gen.recognise(folder)
@@ -91,7 +104,7 @@ class Catalog:
                             modality=modality,
                             source=source,
                             path=str(folder),
-                            label=f"{model_id} ({'HF cache' if source == 'hf-cache' else 'local folder'})",
+                            label=f"{model_id} ({_where(source, folder)})",
                             kind=kind,
                             weights_hash=fingerprint(folder),
                         )
@@ -123,3 +136,10 @@ class Catalog:
         if not specs:
             raise ParamError("model", f"no {modality} model is available")
         return specs[0]
+
+
+def _where(source: str, path: Path) -> str:
+    """How a label says where a found model lives."""
+    if source == "hf-cache":
+        return "HF cache, llama.cpp" if path.is_file() else "HF cache"
+    return "local file, llama.cpp" if path.is_file() else "local folder"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install the optional llama.cpp engine (requirements-llama.txt). The first run builds llama-cpp-python from source
+# (~11 min on 2 idle cores); pip keeps the built wheel in its cache, so later runs take seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if python3 -c "import importlib.metadata as m; assert m.version('llama-cpp-python') == '0.3.36'" 2>/dev/null; then
+  exit 0
+fi
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF \
+-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF -DGGML_NATIVE=ON}"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+echo "== building llama-cpp-python (first time only: ~11 min on 2 cores)"
+python3 -m pip install -q -r requirements-llama.txt
