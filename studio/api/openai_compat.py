@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -101,17 +100,11 @@ class OpenAIRoutes:
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return await self._stream(params, kind, include_usage)
-        cancel = threading.Event()
         try:
-            result = await self.lane.run(lambda: self._generate(params, cancel))
+            result = await self.lane.run(lambda: self.services.studio.generate("text", params))
         except ANSWERED as exc:
             return _error(_failure(exc, body))
         return json_response(_whole(result, kind))
-
-    def _generate(self, params: Any, cancel: threading.Event) -> Result:
-        from studio.generators.base import Context
-
-        return self.services.studio.generate("text", params, Context(None, cancel))
 
     async def _stream(self, params: Any, kind: str, include_usage: bool) -> Response:
         if self.lane.full:
