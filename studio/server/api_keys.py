@@ -58,7 +58,7 @@ class ApiKeys:
         self.app = app
         self.keys = tuple(keys)
         self.logins = tuple(f"{user}:{password}" for user, password in logins)
-        self.backoff = backoff or LoginBackoff()
+        self.backoff = backoff if backoff is not None else LoginBackoff()  # (an empty one is falsy: it has a len)
 
     @property
     def open(self) -> bool:
