@@ -11,8 +11,8 @@ stop strings, streaming and Stop. ``LlamaCppRunner`` is a ``Runner``: ``step(ids
 
 - ``available()`` says whether ``llama_cpp`` is installed without importing it (nothing here is imported unless a
   GGUF model is loaded).
-- ``GGUFModel`` is what the memory manager holds: ``memory_bytes`` is the file's size plus the context's state
-  (KV cache and logits), the model's real footprint. One llama.cpp context serves one request at a time (its
+- ``GGUFModel`` is what the memory manager holds: ``memory_bytes`` is the file's size plus the context's fp16 KV
+  cache, the model's real footprint (the weights are memory-mapped, the cache allocated up front). One llama.cpp context serves one request at a time (its
   ``lock``); the tab's and the APIs' requests take turns on it.
 """
 
@@ -135,6 +135,22 @@ def file_type(meta: dict[str, Any]) -> str:
     return name.removeprefix("MOSTLY_")
 
 
+def kv_cache_bytes(meta: dict[str, Any], n_ctx: int) -> int:
+    """Bytes of the fp16 KV cache llama.cpp allocates for ``n_ctx`` positions (keys and values of every layer)."""
+    arch = meta.get("general.architecture", "llama")
+
+    def number(key: str, default: int = 0) -> int:
+        try:
+            return int(float(meta.get(f"{arch}.{key}", default)))
+        except (TypeError, ValueError):
+            return default
+
+    heads = max(number("attention.head_count", 1), 1)
+    head_dim = number("attention.key_length") or number("embedding_length") // heads
+    kv_heads = number("attention.head_count_kv") or heads
+    return number("block_count") * n_ctx * kv_heads * head_dim * 2 * 2
+
+
 def load_gguf(path: Path, threads: int | None = None) -> GGUFModel:
     """Load ``path`` on llama.cpp (CPU, memory-mapped) with a context of ``MAX_CONTEXT`` positions; prompts may use
     as many as the model was trained for, if fewer."""
@@ -143,7 +159,7 @@ def load_gguf(path: Path, threads: int | None = None) -> GGUFModel:
     llm = llama_cpp.Llama(str(path), n_ctx=MAX_CONTEXT, n_batch=512, n_threads=threads, logits_all=False, verbose=False)
     n_ctx = min(int(llm._model.n_ctx_train()) or MAX_CONTEXT, MAX_CONTEXT)
     tok = GGUFTokenizer(llm)
-    state = int(llama_cpp.llama_state_get_size(llm.ctx))
+    meta = dict(llm.metadata or {})
     eos = tuple(dict.fromkeys((tok.eos_token_id, *tok.eot_ids)))
     return GGUFModel(
         model=llm,
@@ -151,8 +167,8 @@ def load_gguf(path: Path, threads: int | None = None) -> GGUFModel:
         context_len=n_ctx,
         eos_ids=eos,
         path=path,
-        memory_bytes=path.stat().st_size + state,
-        precision=file_type(dict(llm.metadata or {})),
+        memory_bytes=path.stat().st_size + kv_cache_bytes(meta, MAX_CONTEXT),
+        precision=file_type(meta),
     )
 
 
