@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from studio.generators.text import llamacpp
 from tests.api.conftest import KEY
 
 HELLO = [{"role": "user", "content": "Hello there"}]
@@ -96,3 +97,14 @@ def test_the_api_needs_the_key(text_server):
     stranger = openai.OpenAI(base_url=text_server + "v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         stranger.models.list()
+
+
+@pytest.mark.skipif(not llamacpp.available(), reason="llama-cpp-python is not installed")
+def test_a_gguf_file_is_served_on_llama_cpp(client):
+    assert "tiny.F32.gguf" in [m.id for m in client.models.list()]
+    stream = client.chat.completions.create(model="tiny.F32.gguf", messages=HELLO, max_tokens=8, seed=2, stream=True)
+    chunks = list(stream)
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    again = client.chat.completions.create(model="tiny.F32.gguf", messages=HELLO, max_tokens=8, seed=2)
+    assert again.model_extra["studio"]["from_cache"]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == again.choices[0].message.content
