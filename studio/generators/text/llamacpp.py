@@ -12,8 +12,8 @@ stop strings, streaming and Stop. ``LlamaCppRunner`` is a ``Runner``: ``step(ids
 - ``available()`` says whether ``llama_cpp`` is installed without importing it (nothing here is imported unless a
   GGUF model is loaded).
 - ``GGUFModel`` is what the memory manager holds: ``memory_bytes`` is the file's size plus the context's fp16 KV
-  cache, the model's real footprint (the weights are memory-mapped, the cache allocated up front). One llama.cpp context serves one request at a time (its
-  ``lock``); the tab's and the APIs' requests take turns on it.
+  cache, the model's real footprint (the weights are memory-mapped, the cache allocated up front). One llama.cpp
+  context serves one request at a time (its ``lock``); the tab's and the APIs' requests take turns on it.
 """
 
 from __future__ import annotations
