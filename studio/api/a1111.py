@@ -56,6 +56,7 @@ MODALITY = "image"
 class Job:
     """The request the lane is running: its steps so far, a preview, and the Stop it listens to."""
 
+    kind: str = "txt2img"
     started: float = field(default_factory=time.time)
     step: int = 0
     total: int = 0
@@ -152,7 +153,7 @@ class A1111Routes:
         done = job.step / job.total if job.total else 0.0
         elapsed = time.time() - job.started
         eta = elapsed / done - elapsed if done > 0 else 0.0
-        state.update(job="txt2img", job_count=1, job_no=0, sampling_step=job.step, sampling_steps=job.total)
+        state.update(job=job.kind, job_count=1, job_no=0, sampling_step=job.step, sampling_steps=job.total)
         state["job_timestamp"] = time.strftime("%Y%m%d%H%M%S", time.localtime(job.started))
         skip = request.query_params.get("skip_current_image", "false").lower() == "true"
         image = None if skip or job.preview is None else _b64_png(job.preview)
@@ -187,7 +188,7 @@ class A1111Routes:
             return json_response(exc.body(), exc.status)
         except ParamError as exc:
             return json_response(A1111Error(a1111_field(exc.field), exc.message).body(), 422)
-        job = Job()
+        job = Job(kind="img2img" if img2img else "txt2img")
         try:
             async with self.lane.turn():
                 self.job, self.interrupted = job, False
