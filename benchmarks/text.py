@@ -2,6 +2,7 @@
 
     python -m benchmarks.text                          # 2 threads, 128 new tokens, 3 interleaved rounds
     python -m benchmarks.text --threads 1 2 --json /tmp/text-bench.json
+    python -m benchmarks.text --only-engines --threads 1 2  # part 3 alone: torch path vs llama.cpp
 
 Part 1 (speed), side by side in one process on the same weights, interleaved round by round so a busy machine
 slows every variant alike:
@@ -21,6 +22,9 @@ except the end-to-end row, which stops where the model stops.
 Part 2 (agreement): greedy continuations of held-out prompts (written for this benchmark, never used to tune
 anything) by fp32 ``generate`` and by each fast path: how many match exactly, the mean length of the common prefix,
 and teacher-forced top-1 agreement (the fast path's greedy choice at every position of the fp32 continuation).
+
+Part 3 (engines, when ``llama-cpp-python`` is installed): the studio's torch path against llama.cpp on the same
+GGUF, prompt and threads (``benchmarks/text_engines.py``).
 
 Figures are CPU only (no GPU on the machines this was written on); a busy shared machine lowers them all.
 """
@@ -140,7 +144,7 @@ def load_all(cache_dir: Path) -> dict[str, Any]:
     services = build_services(Settings(cache_dir=cache_dir))
     studio = services.studio
     gen = studio.generators["text"]
-    (spec,) = [s for s in studio.catalog.models("text") if s.source == "builtin"]
+    (spec,) = [s for s in studio.catalog.models("text") if s.source == "builtin" and s.kind == "causal-lm"]
     t = time.perf_counter()
     tm = gen.load(spec, "cpu", None)  # converts the GGUF on the first run (~20 s), then loads in about a second
     load_s = time.perf_counter() - t
@@ -243,13 +247,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--agree-tokens", type=int, default=64, help="new tokens per agreement prompt")
     ap.add_argument("--cache-dir", type=Path, default=None, help="the studio cache (default: the studio's own)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--only-engines", action="store_true", help="run part 3 (torch path vs llama.cpp) only")
     args = ap.parse_args(argv)
     import torch
 
+    from benchmarks import text_engines
+    from studio.generators.text.llamacpp import available
     from studio.settings import default_cache_dir
 
+    cache_dir = args.cache_dir or default_cache_dir()
+    if args.only_engines:
+        engines = text_engines.load(cache_dir)
+        return {"engines": {t: text_engines.run(engines, t, args.tokens, args.rounds) for t in args.threads}}
+
     torch.set_num_threads(min(args.threads))
-    m = load_all(args.cache_dir or default_cache_dir())
+    m = load_all(cache_dir)
     print(f"SmolLM2-135M-Instruct · torch {torch.__version__} · {platform.processor() or platform.machine()}")
     print(f"GPU: {'yes' if torch.cuda.is_available() else 'none (CPU only)'} · load average {os.getloadavg()[0]:.1f}")
     print(f"studio load (after the one-time conversion): {m['load_s']:.2f} s · layers {m['tm'].layers}")
@@ -257,6 +269,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for threads in args.threads:
         report["speed"][threads] = speed(m, threads, args.tokens, args.rounds)
     report["agreement"] = agreement(m, min(args.threads), args.agree_tokens)
+    if available():
+        engines = text_engines.load(cache_dir)
+        report["engines"] = {t: text_engines.run(engines, t, args.tokens, args.rounds) for t in args.threads}
     report["load_average_end"] = os.getloadavg()[0]
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -1,5 +1,5 @@
 """Which models exist: built-in ones (assets/), models trained here (finished training runs), hub ids in the local
-Hugging Face cache, and ``--model-dir`` folders.
+Hugging Face cache, and ``--model-dir`` folders; GGUF files in either (for llama.cpp, when it is installed).
 
 Each generator offers its built-in models (``models()``) and recognises folders of its modality
 (``recognise(folder)``); the catalog asks every generator about every folder it finds. Nothing is downloaded:
@@ -52,6 +52,15 @@ def hf_cache_snapshots(cache: Path) -> Iterable[tuple[str, Path]]:
             yield hub_id, snap
 
 
+def gguf_files(folder: Path, depth: int = 3) -> list[Path]:
+    """The ``.gguf`` files in ``folder`` and up to ``depth - 1`` folders below it (LM Studio keeps
+    ``models/<publisher>/<repo>/<file>.gguf``), sorted."""
+    found: list[Path] = []
+    for level in range(depth):
+        found.extend(sorted(folder.glob("/".join(["*"] * level + ["*.gguf"]))))
+    return found
+
+
 class Catalog:
     """The models each modality can use; built-ins first, then the HF cache, then ``--model-dir`` folders."""
 
@@ -77,14 +86,18 @@ class Catalog:
         for modality, gen in self.generators.items():
             listing[modality].extend(gen.models())
         found: list[tuple[str, Path, str]] = list(self._trained())
-        found += [(hub_id, snap, "hf-cache") for hub_id, snap in hf_cache_snapshots(self.hf_cache)]
+        for hub_id, snap in hf_cache_snapshots(self.hf_cache):
+            found.append((hub_id, snap, "hf-cache"))
+            found.extend((f"{hub_id}/{f.name}", f, "hf-cache") for f in gguf_files(snap, depth=1))
         for d in self.model_dirs:
             if not d.is_dir():
                 log.warning("model dir %s does not exist", d)
                 continue
-            # A --model-dir is either one model folder or a folder of model folders.
+            # A --model-dir is either one model folder or a folder of model folders; GGUF files anywhere in it
+            # are models of their own, named by their file name.
             subs = [d, *sorted(p for p in d.iterdir() if p.is_dir())]
             found.extend((p.name, p, "folder") for p in subs)
+            found.extend((f.name, f, "folder") for f in gguf_files(d))
         for model_id, folder, source in found:
             for modality, gen in self.generators.items():
                 kind = gen.recognise(folder)
@@ -95,7 +108,7 @@ class Catalog:
                             modality=modality,
                             source=source,
                             path=str(folder),
-                            label=f"{model_id} ({SOURCE_LABELS[source]})",
+                            label=f"{model_id} ({_where(source, folder)})",
                             kind=kind,
                             weights_hash=fingerprint(folder),
                             extra=(("training_run", model_id),) if source == "trained" else (),
@@ -136,3 +149,12 @@ class Catalog:
         if not specs:
             raise ParamError("model", f"no {modality} model is available")
         return specs[0]
+
+
+def _where(source: str, path: Path) -> str:
+    """How a label says where a found model lives."""
+    if source == "hf-cache":
+        return "HF cache, llama.cpp" if path.is_file() else "HF cache"
+    if source == "trained":
+        return SOURCE_LABELS[source]
+    return "local file, llama.cpp" if path.is_file() else "local folder"

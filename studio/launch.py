@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="a --auth user who operates the studio: may unload models for everyone (repeatable); without --auth "
         "and --share the operator is whoever browses from this machine",
     )
+    p.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="require this key (Authorization: Bearer KEY) on the OpenAI /v1 and A1111 /sdapi/v1 APIs "
+        "(repeatable); with --auth they also take a USER:PASS login",
+    )
     p.add_argument("--share-without-auth", action="store_true", help="allow --share without --auth (anyone can use it)")
     p.add_argument(
         "--cache-dir",
@@ -248,6 +256,7 @@ def front_door(args: argparse.Namespace) -> list[Middleware]:
     """The ASGI middleware in front of Gradio's routes, outermost first."""
     from starlette.middleware import Middleware
 
+    from studio.server.api_keys import ApiKeys
     from studio.server.fairness import QueueFairness
     from studio.server.login_throttle import REFUSAL_SCRIPT, LoginThrottle
     from studio.server.schema_guard import HideSchemaBeforeLogin
@@ -257,6 +266,7 @@ def front_door(args: argparse.Namespace) -> list[Middleware]:
         Middleware(HideSchemaBeforeLogin, script=REFUSAL_SCRIPT),
         Middleware(LoginThrottle),
         Middleware(QueueFairness, caps=caps),
+        Middleware(ApiKeys, keys=args.api_key, logins=args.auth or []),
     ]
 
 
@@ -288,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     # Gradio reads its temp folder from the environment, partly at import: a folder of this studio's own (not the
     # machine-wide /tmp/gradio) is one the janitor may prune without touching another app's files.
     os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
+    from studio.api import api_routes
     from studio.services import build_services
     from studio.ui.app import CSS, HEAD, build_app, theme
 
@@ -309,7 +320,8 @@ def main(argv: list[str] | None = None) -> None:
         janitor.start()
     try:
         demo.launch(
-            app_kwargs={"middleware": front_door(args)},
+            # The OpenAI and A1111 routes join Gradio's own on its FastAPI app, behind the same front door.
+            app_kwargs={"middleware": front_door(args), "routes": api_routes(services)},
             run_history=False,  # the studio keeps its own History; Gradio's page would be one more way in
             server_name=args.host,
             server_port=args.port,

@@ -3,7 +3,8 @@ loads a model.
 
 Policy, as a spec:
 
-- It knows every loaded model: key, bytes (parameters and buffers of every ``nn.Module`` it holds), tier
+- It knows every loaded model: key, bytes (parameters and buffers of every ``nn.Module`` it holds, or the
+  ``memory_bytes`` a model of another library states), tier
   ("gpu" or "cpu"), last use and lease count.
 - ``with memory.acquire(key, loader) as model:`` leases a model on the compute device, loading it with
   ``loader()`` (which builds it on the CPU) or moving it up from the CPU tier first. Leased models are never
@@ -75,7 +76,11 @@ def _modules_of(obj: Any) -> list[Any]:
 
 
 def model_bytes(obj: Any) -> int:
-    """Bytes of all distinct parameter and buffer storages held by ``obj`` (see ``_modules_of``)."""
+    """Bytes of all distinct parameter and buffer storages held by ``obj`` (see ``_modules_of``); a model that is
+    not made of torch modules (a GGUF on llama.cpp) states its own size as an int ``memory_bytes``."""
+    declared = getattr(obj, "memory_bytes", None)
+    if isinstance(declared, int) and not isinstance(declared, bool):
+        return declared
     seen: set[int] = set()
     total = 0
     for m in _modules_of(obj):

@@ -14,7 +14,7 @@ import sys
 
 from studio.launch import offline_environment
 
-COMMANDS = ("generate", "train", "verify")
+COMMANDS = ("generate", "models", "train", "verify")
 
 
 def main(argv: list[str] | None = None) -> int:

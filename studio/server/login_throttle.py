@@ -123,7 +123,7 @@ class LoginThrottle:
 
     def __init__(self, app: ASGIApp, backoff: LoginBackoff | None = None) -> None:
         self.app = app
-        self.backoff = backoff or LoginBackoff()
+        self.backoff = backoff if backoff is not None else LoginBackoff()  # (an empty one is falsy: it has a len)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in LOGIN_PATHS:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
 from studio import __version__
+from studio.listing import listing
 from studio.server.operators import Operators
 from studio.services import Services
 from studio.ui.cards import build_model_card
@@ -99,6 +101,7 @@ def build_app(services: Services, operators: Operators | None = None) -> gr.Bloc
         wire_sends(services, handles, tabs)
         hist = build_history(services, handles, tabs)
         build_models_panel(demo, services, operators)
+        gr.api(models_endpoint(services), api_name="models", queue=False)
         gr.Markdown(FOOTER, elem_id="studio-footer")
         demo.load(load_gallery(services), [hist.history], [hist.gallery], api_visibility="private", queue=False)
     return demo
@@ -117,6 +120,16 @@ def refresh_models_on_select(services: Services, tab: gr.Tab, handles: TabHandle
         return gr.Dropdown(choices=choices, value=current if current in ids else (ids[0] if ids else None))
 
     tab.select(refresh, [menu], [menu], api_visibility="private", queue=False)
+
+
+def models_endpoint(services: Services) -> Callable[[], dict[str, list[dict[str, Any]]]]:
+    """The ``/models`` endpoint's function: every modality's models (``studio.listing``)."""
+
+    def models() -> dict[str, list[dict[str, Any]]]:
+        """Modality -> its models: id (the `model` parameter), label, source, kind, the params it does not use."""
+        return listing(services.studio)
+
+    return models
 
 
 def theme() -> gr.themes.Base:

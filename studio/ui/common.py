@@ -104,6 +104,21 @@ def widget_for(cls: type, name: str, **overrides: Any) -> gr.components.Componen
     return strict(gr.Textbox(**text), name)
 
 
+def api_widgets(services: Services, modality: str, names: Sequence[str]) -> list[gr.components.Component]:
+    """The hidden inputs of ``modality``'s API endpoint, one per field in ``names``: the ``model`` one lists the
+    catalog's ids as its choices ("" = the default), so ``view_api()`` shows what a client may pass."""
+    cls = services.studio.params_type(modality)
+    widgets: list[gr.components.Component] = []
+    for name in names:
+        if name == "model":
+            ids = [s.id for s in services.catalog.models(modality)]
+            label = "Model (empty = the default)"
+            widgets.append(gr.Dropdown(["", *ids], value="", allow_custom_value=True, visible=False, label=label))
+        else:
+            widgets.append(widget_for(cls, name, api_only=True))
+    return widgets
+
+
 def typed_widget(kind: type[C], cls: type, name: str, **overrides: Any) -> C:
     """``widget_for(cls, name, **overrides)``, checked to be the ``kind`` of component the caller listens to."""
     widget = widget_for(cls, name, **overrides)

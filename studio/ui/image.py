@@ -23,6 +23,7 @@ from studio.params import SEED_MAX, ParamError, spec_of
 from studio.services import Services
 from studio.ui.common import (
     api_handler,
+    api_widgets,
     check_values,
     file_path,
     model_choices,
@@ -333,7 +334,7 @@ def build_image_tab(services: Services) -> TabHandles:
         with gr.Column(scale=3, min_width=320):
             outputs, compare = _outputs()
     with gr.Row(visible=False):
-        api_inputs = [widget_for(params_type, n, api_only=True) for n in plain]
+        api_inputs = api_widgets(services, "image", plain)
         api_inputs += [gr.File(label=n, visible=False) for n in FILE_FIELDS]
         api_button = gr.Button(visible=False)
         compare_button = gr.Button(visible=False)

@@ -21,6 +21,7 @@ from studio.params import spec_of
 from studio.services import Services
 from studio.ui.common import (
     api_handler,
+    api_widgets,
     auto_fields,
     check_values,
     file_path,
@@ -276,7 +277,7 @@ def build_music_tab(services: Services) -> TabHandles:
         with gr.Column(scale=3, min_width=300):
             outputs = _outputs()
     with gr.Row(visible=False):
-        api_inputs = [widget_for(params_type, n, api_only=True) for n in plain]
+        api_inputs = api_widgets(services, "music", plain)
         api_inputs += [gr.File(label=n, visible=False) for n in FILE_FIELDS]
         api_button = gr.Button(visible=False)
 

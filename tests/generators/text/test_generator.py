@@ -90,7 +90,8 @@ def test_builtin_is_listed_only_with_a_conversion_dir(tmp_path):
     assert TextGenerator(converted_dir=None).models() == []
     gguf = tmp_path / "fake.gguf"
     gguf.write_bytes(b"GGUF not really")
-    (spec,) = TextGenerator(converted_dir=tmp_path / "models", gguf_path=gguf).models()
+    specs = TextGenerator(converted_dir=tmp_path / "models", gguf_path=gguf).models()
+    (spec,) = [s for s in specs if s.kind == "causal-lm"]  # (and the same GGUF on llama.cpp, when installed)
     assert spec.id == "smollm2-135m-instruct" and spec.source == "builtin"
     assert spec.path == str(tmp_path / "models" / "smollm2-135m-instruct")
     assert spec.weights_hash.endswith("-auto") and dict(spec.extra)["gguf"] == str(gguf)
@@ -423,7 +424,7 @@ def test_engine_caches_seeded_requests_and_writes_the_recipe(folders, tmp_path):
 @pytest.mark.slow
 def test_builtin_smollm2_converts_once_and_answers(tmp_path):
     gen = TextGenerator(converted_dir=tmp_path / "models")
-    (spec,) = gen.models()
+    (spec,) = [s for s in gen.models() if s.kind == "causal-lm"]
     tm = gen.load(spec, "cpu", None)  # converts the GGUF (~20 s)
     assert converted_ok(Path(spec.path), dict(spec.extra)["gguf_sha256"])
     assert tm.precision == "int4+shortlist-head" and tm.layers["int4"] == 210
