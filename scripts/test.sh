@@ -8,7 +8,9 @@ export GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF
 bash scripts/install.sh
 python3 -m pip install -q -r requirements-dev.txt
 python3 -m pip install -q -r requirements-cluster.txt  # tests/cluster runs the studio on a local Ray instance
-bash scripts/install_llama.sh  # the optional llama.cpp engine, so its tests run too (built once, then cached)
+# The optional llama.cpp engine, so its tests run too (built once, then cached). A failed build does not stop the
+# suite: its tests then skip, saying llama.cpp is not installed, and the warning below says why.
+bash scripts/install_llama.sh || echo "WARNING: llama-cpp-python did not build; tests/generators/text/test_llamacpp.py will skip"
 if ! command -v chromium >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }

@@ -140,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         "and --share the operator is whoever browses from this machine",
     )
     p.add_argument(
+        "--trainers",
+        choices=("operators", "everyone"),
+        default="operators",
+        help="who may start, stop and resume training runs (they hold the device and their models are listed for "
+        "everyone): the operators (default) or every visitor",
+    )
+    p.add_argument(
         "--api-key",
         action="append",
         default=[],
@@ -307,7 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as exc:  # a bad --c2pa-cert/--c2pa-key or --prompt-policy file
         parser.error(str(exc))
     services.memory.start_idle_reaper()
-    operators = Operators.from_flags(args.admin, has_auth=args.auth is not None, share=args.share)
+    operators = Operators.from_flags(
+        args.admin, has_auth=args.auth is not None, share=args.share, trainers=args.trainers
+    )
     if args.auth is not None and not args.admin:
         log.info("no --admin named: nobody may unload models from the Loaded models panel")
     demo = build_app(services, operators)

@@ -1,4 +1,5 @@
-"""Who operates the studio: the people allowed to act for every visitor at once (unloading models).
+"""Who operates the studio: the people allowed to act for every visitor at once (unloading models, and training
+unless ``--trainers everyone``).
 
 - With a login (``--auth``), the operators are the users named by ``--admin`` (none if none are named).
 - With no login and no share link, the operator is whoever browses from this machine (a loopback address); with
@@ -21,11 +22,19 @@ class Operators:
 
     admins: frozenset[str] = frozenset()
     local_visitor: bool = False
+    everyone_trains: bool = False  # --trainers everyone: any visitor may start, stop and resume training runs
 
     @classmethod
-    def from_flags(cls, admins: Iterable[str], has_auth: bool, share: bool) -> Operators:
+    def from_flags(cls, admins: Iterable[str], has_auth: bool, share: bool, trainers: str = "operators") -> Operators:
         """The policy for ``--admin`` names, given whether the studio has ``--auth`` and ``--share``."""
-        return cls(admins=frozenset(admins), local_visitor=not has_auth and not share)
+        return cls(
+            admins=frozenset(admins), local_visitor=not has_auth and not share, everyone_trains=trainers == "everyone"
+        )
+
+    def may_train(self, username: str | None, host: str) -> bool:
+        """Whether this visitor may start, stop or resume training runs: a run holds the device for everyone and
+        its model is listed for everyone, so by default that is an operator's act, like unloading."""
+        return self.everyone_trains or self.allows(username, host)
 
     def allows(self, username: str | None, host: str) -> bool:
         """Whether the visitor logged in as ``username`` (None: no login) from address ``host`` is an operator."""

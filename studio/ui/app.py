@@ -95,7 +95,7 @@ def build_app(services: Services, operators: Operators | None = None) -> gr.Bloc
                 refresh_models_on_select(services, tab, handles[modality])
             if services.jobs is not None:
                 with gr.Tab("Train", id="train", elem_id="tab-train"):
-                    build_train_tab(services, demo)
+                    build_train_tab(services, demo, operators)
             with gr.Tab("Check a file", id="check", elem_id="tab-check"):
                 build_check_tab(services)
         wire_sends(services, handles, tabs)

@@ -17,6 +17,7 @@ import gradio as gr
 from gradio.components import Component
 
 from studio.params import ParamError, check_params, defaults_of, spec_of
+from studio.server.operators import Operators
 from studio.services import Services
 from studio.training.data_check import DataError, DataReport, check_folder, check_uploads
 from studio.training.examples import EXAMPLES, example_data
@@ -207,12 +208,20 @@ def _runs_menu(services: Services, value: str | None) -> Any:
     return gr.Dropdown(choices=names, value=value if value in names else (names[0] if names else None))
 
 
+def _allowed(operators: Operators, request: gr.Request | None) -> None:
+    """Raise a clear error unless this visitor may start, stop or resume training runs (``--trainers``)."""
+    client = getattr(request, "client", None)
+    if not operators.may_train(getattr(request, "username", None), client.host if client else ""):
+        raise gr.Error("training is for the studio's operators here (see --trainers)", title="Not allowed")
+
+
 def _listen(
     services: Services,
     data: _Data,
     widgets: dict[str, Component],
     watch: _Watch,
     buttons: tuple[gr.Button, gr.Button, gr.Button],
+    operators: Operators,
 ) -> None:
     train, stop, resume = buttons
     names = list(widgets)
@@ -223,7 +232,10 @@ def _listen(
         rows = [[r.name, r.reason] for r in report.refused] or None
         return describe(report), rows, augmented_grid(report, params)
 
-    def start(files: Any, folder: str, example: str, limit: float, *values: Any) -> tuple[Any, ...]:
+    def start(
+        request: gr.Request, files: Any, folder: str, example: str, limit: float, *values: Any
+    ) -> tuple[Any, ...]:
+        _allowed(operators, request)
         params = _params(dict(zip(names, values, strict=True)))
         report = read_data(services, files, folder, example, limit)
         if not params.licence and example and example != NO_EXAMPLE:
@@ -236,7 +248,8 @@ def _listen(
         return _runs_menu(services, params.name), None
 
     def act(verb: str) -> Any:
-        def handler(name: str | None) -> tuple[Any, ...]:
+        def handler(request: gr.Request, name: str | None) -> tuple[Any, ...]:
+            _allowed(operators, request)
             try:
                 getattr(_jobs(services), verb)(name or "")
             except ParamError as exc:
@@ -266,13 +279,15 @@ def _listen(
     watch.run.change(refresh, [watch.run, gr.State(None)], outs, api_visibility="private", queue=False)
 
 
-def build_train_tab(services: Services, demo: gr.Blocks) -> None:
-    """Build the tab's sections and listeners; the runs menu is refreshed whenever a page opens."""
+def build_train_tab(services: Services, demo: gr.Blocks, operators: Operators | None = None) -> None:
+    """Build the tab's sections and listeners; the runs menu is refreshed whenever a page opens. Who may start, stop
+    and resume runs is ``operators.may_train`` (default: a local visitor of a studio without login or share link)."""
+    operators = operators or Operators(local_visitor=True)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=340):
             data = _data_section(services)
         with gr.Column(scale=3, min_width=340):
             widgets = _settings_section()
             watch, train, stop, resume = _watch_section(services)
-    _listen(services, data, widgets, watch, (train, stop, resume))
+    _listen(services, data, widgets, watch, (train, stop, resume), operators)
     demo.load(lambda v: _runs_menu(services, v), [watch.run], [watch.run], api_visibility="private", queue=False)

@@ -44,9 +44,9 @@ def panel_events(url: str, cookie: str) -> dict[str, int]:
     found = {name: fn_index(config, elem_id=elem) for name, elem in names.items() if name != "refresh"}
     # The timer's refresh is the event whose outputs start with the summary and whose trigger is the timer.
     summary = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "models-summary")
-    timer = next(c["id"] for c in config["components"] if c.get("type") == "timer")
+    timers = {c["id"] for c in config["components"] if c.get("type") == "timer"}  # the Train tab has one too
     found["refresh"] = next(
-        d["id"] for d in config["dependencies"] if d["outputs"][:1] == [summary] and d["targets"][0][0] == timer
+        d["id"] for d in config["dependencies"] if d["outputs"][:1] == [summary] and d["targets"][0][0] in timers
     )
     note = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "models-read-only")
     found["show_controls"] = next(d["id"] for d in config["dependencies"] if d["outputs"][-1:] == [note])
@@ -83,3 +83,21 @@ def test_a_visitor_cannot_unload_and_the_operator_can(studio):
     result = call(studio, ann, "ann-tab", events["unload"], [KEY])
     assert result["success"], result
     assert KEY not in str(result["output"])
+
+
+def test_only_the_operator_may_start_stop_or_resume_training(studio):
+    """A run holds the device for everyone and its model is listed for everyone: with --auth, only --admin trains."""
+    bob = login(studio, "bob", "hunter2")
+    config = fetch_json(studio + "config", bob)
+    values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}  # the page's defaults
+    inputs0 = next(d["inputs"] for d in config["dependencies"] if d.get("api_name") == "train_start")
+    for api_name in ("train_start", "train_stop", "train_resume"):
+        index = fn_index(config, api_name=api_name)
+        inputs = next(d["inputs"] for d in config["dependencies"] if d["id"] == index)
+        data = [values[i] for i in inputs]
+        result = call(studio, bob, f"bob-{api_name}", index, data)
+        assert not result["success"], api_name
+        assert "for the studio's operators" in str(result["output"]), api_name
+    ann = login(studio, "ann", "secret")  # the operator passes the gate and meets the next check: no pictures given
+    result = call(studio, ann, "ann-start", fn_index(config, api_name="train_start"), [values[i] for i in inputs0])
+    assert not result["success"] and "for the studio's operators" not in str(result["output"])
