@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WINGS = ("text", "image", "music", "terrain")
-SHARED = ("studio.generators.base", "studio.params", "studio.fingerprint")
+SHARED = ("studio.generators.base", "studio.params", "studio.fingerprint", "studio.uploads")
 
 
 def module_name(path: Path) -> str:

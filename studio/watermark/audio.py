@@ -15,36 +15,17 @@ Method (spread spectrum, in numpy/scipy):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from studio.watermark.payload import PAYLOADS, false_alarm, seed_of
+from studio.watermark.payload import PAYLOADS, Reading, seed_of
 
 RATE = 16000
 PERIOD = 8192  # samples at RATE; 2 * PAYLOADS fits in it
 BAND_HZ = (300.0, 3400.0)
 STRENGTH_DB = -26.0
 FRAME = 512  # samples at RATE over which the loudness is followed
-THRESHOLD_Z = 6.0
 MIN_SECONDS = 2.0  # shorter clips hold too few periods to read back
 LOOKS = 2 * PERIOD  # peak positions searched, for both patterns
-
-
-@dataclass(frozen=True)
-class AudioMark:
-    """A reading: the payload the peaks' distance gives, and the weaker of the two peaks' scores."""
-
-    payload: int
-    z: float
-
-    @property
-    def false_alarm(self) -> float:
-        return false_alarm(self.z, LOOKS)
-
-    @property
-    def found(self) -> bool:
-        return self.z >= THRESHOLD_Z
 
 
 def _patterns() -> tuple[np.ndarray, np.ndarray]:
@@ -97,11 +78,11 @@ def mark_samples(audio: np.ndarray, rate: int, payload: int) -> np.ndarray:
     return np.clip(audio + (mark * level)[:, None], -1.0, 1.0)
 
 
-def read_samples(audio: np.ndarray, rate: int) -> AudioMark:
+def read_samples(audio: np.ndarray, rate: int) -> Reading:
     """The payload and score of (n, channels) float audio at ``rate``."""
     x = _resample(audio.mean(axis=1).astype(np.float64), rate, RATE)
     if len(x) < PERIOD * 2:
-        return AudioMark(0, 0.0)
+        return Reading(0, 0.0, LOOKS)
     spec = np.fft.rfft(x)
     x = np.fft.irfft(spec / (np.abs(spec) + 1e-12), len(x))  # a flat spectrum: the music's colour is gone
     x = x / (_envelope(x, FRAME) + 1e-12)  # an even loudness: quiet passages count as much as loud ones
@@ -117,7 +98,7 @@ def read_samples(audio: np.ndarray, rate: int) -> AudioMark:
     (at_sync, z_sync), (at_data, z_data) = scores
     shift = (at_data - at_sync) % PERIOD  # an excerpt cut mid-sample delays both peaks alike
     payload = round(shift / 2) % PAYLOADS
-    return AudioMark(payload, min(z_sync, z_data))
+    return Reading(payload, min(z_sync, z_data), LOOKS)
 
 
 def _peak(z: np.ndarray) -> float:

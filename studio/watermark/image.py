@@ -18,37 +18,19 @@ Pictures under ``MIN_SIDE`` pixels a side are not marked: too few coefficients t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from studio.watermark.payload import PAYLOADS, false_alarm, seed_of
+from studio.watermark.payload import PAYLOADS, Reading, seed_of
 
 BAND_LOW, BAND_HIGH, INDEX_MAX = 4, 44, 34
 TARGET_Z = 16.0  # the score a fresh mark is given; attacks take some away
 MARGIN = 5.0  # how far past zero a set coefficient goes, in 8-bit units for a 64x64 picture
-THRESHOLD_Z = 6.0
 MIN_SIDE = 48
 READ_SIDE = 128  # pictures are read at most this large: the pattern is the same at any size
 CROPS = tuple((f, a) for f in (0.95, 0.9, 0.85, 0.8) for a in ("c", "tl", "tr", "bl", "br"))
 LOOKS = (1 + len(CROPS)) * PAYLOADS
-
-
-@dataclass(frozen=True)
-class ImageMark:
-    """A reading: the best payload and its score, and the chance unmarked content would score that high."""
-
-    payload: int
-    z: float
-
-    @property
-    def false_alarm(self) -> float:
-        return false_alarm(self.z, LOOKS)
-
-    @property
-    def found(self) -> bool:
-        return self.z >= THRESHOLD_Z
 
 
 def _band() -> tuple[np.ndarray, np.ndarray]:
@@ -104,18 +86,18 @@ def mark_pixels(rgb: np.ndarray, payload: int) -> np.ndarray:
     return np.clip(rgb.astype(np.float64) + dy[..., None], 0, 255).round().astype(np.uint8)
 
 
-def read_pixels(rgb: np.ndarray) -> ImageMark:
+def read_pixels(rgb: np.ndarray) -> Reading:
     """The best payload in (H, W, 3) pixels over every look (as is, and as each crop of ``CROPS``)."""
     y = luma(rgb.astype(np.float64))
     u, v = _band()
     patterns = _patterns(len(u)).astype(np.float32)
-    best = ImageMark(0, -np.inf)
+    best = Reading(0, -np.inf, LOOKS)
     for canvas in _looks(y):
         signs = np.sign(low_dct(canvas)[u, v]).astype(np.float32)
         z = patterns @ signs / np.sqrt(len(u))
         p = int(np.argmax(z))
         if z[p] > best.z:
-            best = ImageMark(p, float(z[p]))
+            best = Reading(p, float(z[p]), LOOKS)
     return best
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 
 MARK_NAME = "studio-open-creative-studio/watermark/v1"
 PAYLOAD_BITS = 12
@@ -31,3 +32,24 @@ def false_alarm(z: float, trials: float) -> float:
     """The chance that unmarked content scores ``z`` or more in at least one of ``trials`` looks (Gaussian tail)."""
     tail = 0.5 * math.erfc(z / math.sqrt(2))
     return min(1.0, trials * tail)
+
+
+THRESHOLD_Z = 6.0  # a reading counts as found from this score on (false_alarm says what that risks)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A reading: the best payload and its score, over ``looks`` payload-and-place guesses of the reader."""
+
+    payload: int
+    z: float
+    looks: int
+
+    @property
+    def false_alarm(self) -> float:
+        """The chance unmarked content would score this high in one of the reader's looks."""
+        return false_alarm(self.z, self.looks)
+
+    @property
+    def found(self) -> bool:
+        return self.z >= THRESHOLD_Z

@@ -1,4 +1,5 @@
-"""Checks for uploaded images (init images and masks): refuse what could hurt the server, with a clear message.
+"""Checks for uploaded images (init images and masks): refuse what could hurt the server, with a clear message
+(the checks themselves are ``studio/uploads.py``, shared with Terrain's sketch; the limits are this field's).
 
 Refused, each with a ``ParamError`` naming the field:
 
@@ -19,6 +20,8 @@ import io
 from typing import Any
 
 from studio.params import ParamError
+from studio.uploads import Limits, decoded
+from studio.uploads import opened as open_header
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_SIDE_PX = 4096
@@ -30,41 +33,15 @@ MAX_LAYERS = 16  # brush layers of one image-editor value
 def opened(field: str, data: bytes) -> Any:
     """``data`` opened as a ``PIL.Image`` after the checks above that need only its header; no pixel is decoded
     yet. Raises ``ParamError``."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not isinstance(data, (bytes, bytearray)):
-        raise ParamError(field, f"must be image file bytes, got {type(data).__name__}")
-    if len(data) > MAX_UPLOAD_BYTES:
-        limit = MAX_UPLOAD_BYTES // 2**20
-        raise ParamError(field, f"is {len(data) / 1e6:.1f} MB; uploads of at most {limit} MB are allowed")
-    if not data:
-        raise ParamError(field, "is empty")
-    im: Any
-    try:
-        im = Image.open(io.BytesIO(bytes(data)), formats=FORMATS)
-    except Image.DecompressionBombError:
-        raise ParamError(field, "is refused: its header claims so many pixels it is a decompression bomb") from None
-    except UnidentifiedImageError:
-        raise ParamError(field, f"is not an image in a supported format ({', '.join(FORMATS)})") from None
-    width, height = im.size
-    if width < 1 or height < 1:
-        raise ParamError(field, f"has an impossible size {width}x{height}")
-    if width > MAX_SIDE_PX or height > MAX_SIDE_PX or width * height > MAX_PIXELS:
-        raise ParamError(
-            field,
-            f"is {width}x{height} pixels; at most {MAX_SIDE_PX} px a side and {MAX_PIXELS // 10**6} megapixels "
-            "are allowed (a larger picture could also be a decompression bomb)",
-        )
-    return im
+    return open_header(field, data, Limits(FORMATS, MAX_UPLOAD_BYTES, MAX_SIDE_PX, MAX_PIXELS))
 
 
 def open_checked(field: str, data: bytes) -> Any:
     """Decode ``data`` into an RGB or RGBA/L ``PIL.Image`` after every check above; raises ``ParamError``."""
     from PIL import Image, ImageOps
 
-    im = opened(field, data)
+    im = decoded(field, opened(field, data))
     try:
-        im.load()  # raises OSError on truncated or corrupt data
         im = ImageOps.exif_transpose(im)
     except Image.DecompressionBombError:
         raise ParamError(field, "is refused as a decompression bomb") from None

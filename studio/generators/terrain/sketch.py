@@ -16,7 +16,6 @@ file, and a sketch that is all one colour (it says nothing). Pillow's process-wi
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,8 @@ import numpy as np
 from scipy import ndimage
 
 from studio.params import ParamError
+from studio.uploads import Limits, decoded
+from studio.uploads import opened as open_header
 
 FIELD = "sketch"
 MAX_BYTES = 20 * 1024 * 1024
@@ -45,33 +46,14 @@ class Sketch:
 
 
 def _open(data: bytes) -> Any:
-    """The decoded image after every check; raises ``ParamError``."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not isinstance(data, (bytes, bytearray)):
-        raise ParamError(FIELD, f"must be image file bytes, got {type(data).__name__}")
-    if len(data) > MAX_BYTES:
-        raise ParamError(FIELD, f"is {len(data) / 1e6:.1f} MB; at most {MAX_BYTES // 2**20} MB")
-    try:
-        im = Image.open(io.BytesIO(bytes(data)), formats=FORMATS)
-    except Image.DecompressionBombError:
-        raise ParamError(FIELD, "is refused: its header claims so many pixels it is a decompression bomb") from None
-    except UnidentifiedImageError:
-        raise ParamError(FIELD, f"is not an image ({', '.join(FORMATS)})") from None
+    """The decoded image after every check (``studio/uploads.py``, then the sketch's own); raises ``ParamError``."""
+    im = open_header(FIELD, data, Limits(FORMATS, MAX_BYTES, MAX_SIDE_PX, MAX_SIDE_PX * MAX_SIDE_PX))
     w, h = im.size  # from the header: nothing decoded yet
-    if w > MAX_SIDE_PX or h > MAX_SIDE_PX:
-        raise ParamError(FIELD, f"is {w}x{h} pixels; at most {MAX_SIDE_PX} a side (larger could be a bomb)")
     if w < MIN_SIDE_PX or h < MIN_SIDE_PX:
         raise ParamError(FIELD, f"is {w}x{h} pixels; at least {MIN_SIDE_PX} a side")
     if max(w, h) / min(w, h) > MAX_ASPECT:
         raise ParamError(FIELD, f"is {w}x{h}: the terrain is square, so the sketch must be nearly so")
-    try:
-        im.load()
-    except Image.DecompressionBombError:
-        raise ParamError(FIELD, "is refused as a decompression bomb") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ParamError(FIELD, f"could not be decoded (truncated or corrupt: {exc})") from None
-    return im
+    return decoded(FIELD, im)
 
 
 def read_sketch(data: bytes) -> Sketch:
