@@ -29,7 +29,7 @@ def card_path(spec: ModelSpec) -> Path | None:
         for name in CARD_NAMES:
             if (folder / name).is_file():
                 return folder / name
-    builtin = BUILTIN_CARDS / f"{spec.id}.md"
+    builtin = BUILTIN_CARDS / f"{dict(spec.extra).get('card', spec.id)}.md"  # a spec may name another's card
     if not builtin.is_file() and spec.source == "procedural":
         builtin = BUILTIN_CARDS / f"procedural-{spec.modality}.md"
     return builtin if builtin.is_file() else None

@@ -23,7 +23,10 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Package scope: the server and the browser close when tests/browser is done. Playwright's sync API keeps an asyncio
+# loop running in the main thread while it is open, and code that refuses to run inside a loop (Ray Serve's sync
+# handle calls in tests/cluster) would fail in every later test of the session.
+@pytest.fixture(scope="package")
 def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("browser-studio")
     proc, url = start_server(tmp)
@@ -35,7 +38,7 @@ def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")
     if not shutil.which("chromium") and not __import__("os").path.exists(CHROMIUM):
@@ -78,8 +81,14 @@ def page(browser, studio_url, request, tmp_path):
 
 
 def open_tab(page, title: str) -> None:
-    """Hidden tabs are not in the DOM until clicked."""
-    page.get_by_role("tab", name=title).click()
+    """Hidden tabs are not in the DOM until clicked. On a narrow screen Gradio moves the tabs that do not fit into
+    its overflow menu (the "⋯" button at the end of the tab bar): open it and pick the tab there, as a person would."""
+    tab = page.get_by_role("tab", name=title)
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+        return
+    page.locator(".overflow-menu button").first.click()
+    page.locator(".overflow-dropdown button", has_text=title).first.click()
 
 
 def pick(page, elem_id: str, option: str) -> None:

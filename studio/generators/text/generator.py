@@ -118,7 +118,16 @@ class TextGenerator:
         if llamacpp.available():
             label = "SmolLM2-135M-Instruct (built-in, on llama.cpp)"
             specs.append(
-                ModelSpec(BUILTIN_GGUF_ID, "text", "builtin", str(gguf), label, "gguf", f"{sha[:16]}-llamacpp")
+                ModelSpec(
+                    BUILTIN_GGUF_ID,
+                    "text",
+                    "builtin",
+                    str(gguf),
+                    label,
+                    "gguf",
+                    f"{sha[:16]}-llamacpp",
+                    extra=(("card", BUILTIN_ID),),  # the same weights, so the same model card
+                )
             )
         return specs
 
