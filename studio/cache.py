@@ -25,12 +25,13 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from studio.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -198,19 +199,7 @@ class ResultCache:
     def put(self, key: str, entry: CacheEntry) -> None:
         """Store ``entry`` under ``key`` atomically, then evict least recently used entries over budget."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        blob = encode_entry(entry)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=SUFFIX)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, encode_entry(entry), prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=SUFFIX)
         self.evict()
 
     def _entries(self) -> Iterator[os.DirEntry[str]]:

@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from studio.atomic import write_atomic
+
 _RECIPE_ID = re.compile(r"[0-9a-f]{64}")
 _MODALITY = re.compile(r"[a-z]{1,16}")
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -129,9 +131,5 @@ class Outputs:
             raise ValueError(f"not a plain name: {kind!r}/{name!r}")
         path = self.root / kind / name
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            write_atomic(path, data)
         return path

@@ -18,11 +18,11 @@ is made, so nothing a run writes can land outside it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from studio.atomic import write_atomic
 
 STATES = ("queued", "running", "stopped", "finished", "failed")
 
@@ -104,18 +104,3 @@ class RunFolder:
         """The sample sheets written so far, oldest first."""
         folder = self.path("samples")
         return sorted(folder.glob("step-*.png")) if folder.is_dir() else []
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
