@@ -12,6 +12,11 @@ built-in ``emoji-diffusion`` (64×64, 25 DDIM steps, CFG) and a tiny SD-layout c
 (through ``AutoPipelineForText2Image``). Wall time is what a user waits for; CPU time is reported too because
 this machine is shared.
 
+Part 1b (``builtin_vs_previous``, with ``--previous DIR``: a folder holding an earlier ``emoji-diffusion``, e.g.
+``git archive b045627 assets/models/emoji-diffusion | tar -x -C /tmp/prev`` and ``--previous
+/tmp/prev/assets/models``) times the built-in diffusion model against that earlier one, each at its own size
+(128² now, 64² before), 4 images per call, 25 steps, guidance 5, interleaved: seconds per image and the ratio.
+
 Part 2 (``cache_hit``) is the round trip of a repeated /image request against Gradio's floor (a trivial
 endpoint), through gradio_client and raw HTTP (``benchmarks.serving``).
 
@@ -85,12 +90,40 @@ def studio_vs_plain(model_id: str, model_dirs: tuple[Path, ...], repeat: int, si
     return med
 
 
+def builtin_vs_previous(current: Path, previous: Path, repeat: int) -> dict[str, Any]:
+    """Median seconds per image of two built-in diffusion folders, each at its own size, interleaved."""
+    import torch
+
+    from studio.generators.image.checkpoints import native_size
+    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline
+
+    pipes = {"current": EmojiDiffusionPipeline.load(current), "previous": EmojiDiffusionPipeline.load(previous)}
+    for pipe in pipes.values():
+        pipe.set_progress_bar_config(disable=True)
+
+    def call(name: str, seed: int) -> None:
+        gens = [torch.Generator().manual_seed(seed + i) for i in range(4)]
+        pipes[name]("red apple", num_images_per_prompt=4, num_inference_steps=STEPS, generator=gens)
+
+    for name in pipes:
+        call(name, 0)
+    times: dict[str, list[float]] = {name: [] for name in pipes}
+    for i in range(repeat):
+        for name in pipes if i % 2 == 0 else reversed(list(pipes)):
+            times[name].append(_timed(lambda name=name, seed=10 * i: call(name, seed))[0] / 4)
+    med: dict[str, Any] = {f"{name}_s_per_image": statistics.median(v) for name, v in times.items()}
+    med.update({f"{name}_size": native_size(pipe) for name, pipe in pipes.items()})
+    med["ratio"] = med["current_s_per_image"] / med["previous_s_per_image"]
+    return med
+
+
 def main() -> None:
     """Run both parts and print (and optionally save) the figures."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--skip-serving", action="store_true")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--previous", type=Path, default=None, help="a models folder with an earlier emoji-diffusion")
     args = p.parse_args()
 
     import torch
@@ -102,7 +135,7 @@ def main() -> None:
     save_tiny_sd(tiny_root / "tiny-sd")
     results: dict[str, Any] = {}
     print(f"Part 1: studio path vs plain pipeline call, {STEPS} steps, median of {args.repeat} interleaved runs")
-    for model_id, size in (("emoji-diffusion", 64), ("tiny-sd", 64)):
+    for model_id, size in (("emoji-diffusion", 128), ("tiny-sd", 64)):
         try:
             med = studio_vs_plain(model_id, (tiny_root,), args.repeat, size)
         except ValueError as exc:  # ParamError: the built-in is not installed
@@ -112,6 +145,16 @@ def main() -> None:
         print(
             f"  {model_id:16s} {size}x{size}: plain {med['plain_wall']:.3f} s  studio {med['studio_wall']:.3f} s"
             f"  ratio {med['ratio_wall']:.3f}x wall, {med['ratio_cpu']:.3f}x CPU (target <= 1.05x)"
+        )
+    if args.previous is not None:
+        from studio.settings import Settings
+
+        current = Settings().assets_dir / "emoji-diffusion"
+        med = builtin_vs_previous(current, args.previous / "emoji-diffusion", args.repeat)
+        results["builtin_vs_previous"] = med
+        print(
+            f"  built-in {med['current_size']}² vs previous {med['previous_size']}², 4 images per call: "
+            f"{med['current_s_per_image']:.3f} vs {med['previous_s_per_image']:.3f} s per image ({med['ratio']:.2f}×)"
         )
     print("  GPU rows (SD 1.5 / SDXL fp16, on device vs CPU offload): skipped, no GPU on this machine")
     if not args.skip_serving:

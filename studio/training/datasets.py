@@ -35,13 +35,14 @@ def picture_size(args: argparse.Namespace) -> int:
 
 
 def load_training_data(args: argparse.Namespace) -> EmojiDataset:
-    """The training rows of ``--data`` at ``picture_size(args)`` (held-out captions left out for ``styles``)."""
+    """The training rows of ``--data`` at ``picture_size(args)`` (held-out captions left out for ``styles``; a size
+    below 128 is the 128 px set area-averaged down, not rendered anew)."""
     if args.data == "twemoji":
         if picture_size(args) != 64:
             raise ValueError("--data twemoji is 64 px; use --data styles for 128")
         return load_dataset(limit=args.limit)
-    styled = load(args.styles.split(","), picture_size(args), limit=args.limit).split(held_out=False)
-    return with_plain_captions(styled)
+    styled = load(args.styles.split(","), DATA_SIZES["styles"], limit=args.limit).split(held_out=False)
+    return with_plain_captions(styled.downsampled(picture_size(args)))
 
 
 def with_plain_captions(data: StyledSet, cache_dir: Path = CACHE_DIR) -> EmojiDataset:

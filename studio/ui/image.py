@@ -80,9 +80,13 @@ class _Compare:
 
 
 def _images(result: Result) -> list[tuple[str, str]]:
-    seeds = result.recipe.get("info", {}).get("seeds", [])
+    """(path, caption) of each picture: its seed, and its drawing style when the model chose or was given one."""
+    info = result.recipe.get("info", {})
+    seeds = info.get("seeds", [])
+    styles = info.get("styles") or [""] * len(seeds)
     paths = [str(result.paths[a.name]) for a in result.by_role("image")]
-    return [(p, f"seed {s}") for p, s in zip(paths, seeds, strict=False)] or [(p, "") for p in paths]
+    captions = [f"seed {s}" + (f" · {st}" if st else "") for s, st in zip(seeds, styles, strict=False)]
+    return list(zip(paths, captions, strict=False)) or [(p, "") for p in paths]
 
 
 def _outputs_of(result: Result) -> tuple[Any, ...]:
@@ -119,7 +123,7 @@ def _size_widgets(params_type: type) -> dict[str, Component]:
             widgets[n] = gr.Number(
                 value=0,
                 label=spec.label,
-                info="0 = the model's own size (64 for the built-ins)",
+                info="0 = the model's own size (128 for the built-ins, 512 for SD 1.5)",
                 precision=0,
                 minimum=0,
                 maximum=spec.max,
@@ -142,9 +146,10 @@ def _inputs(services: Services, params_type: type) -> _Inputs:
         choices=choices,
         value=choices[0][1] if choices else None,
         label="Model",
-        info="built-in 64×64 models, or a diffusers checkpoint from the HF cache / --model-dir",
+        info="the built-in models, or a diffusers checkpoint from the HF cache / --model-dir",
         elem_id="imageparams-model",
     )
+    widgets["style"] = widget_for(params_type, "style")
     widgets["mode"] = mode = gr.Radio(
         choices=list(spec_of(params_type, "mode").choices or ()),
         value="txt2img",

@@ -45,10 +45,20 @@ def test_image_generate_and_compare(page):
 
 def test_controls_the_model_does_not_use_are_hidden(page):
     open_tab(page, "Image")
-    steps = page.locator("#imageparams-num_steps")
+    steps, style = page.locator("#imageparams-num_steps"), page.locator("#imageparams-style")
     steps.wait_for(state="visible")
-    pick(page, "imageparams-model", "Emoji GAN (built-in, 64×64)")
-    steps.wait_for(state="hidden")  # a GAN draws in one pass
+    style.wait_for(state="visible")  # the built-in diffusion model learnt four drawing styles
+    pick(page, "imageparams-model", "Emoji GAN (built-in, 128×128)")
+    steps.wait_for(state="hidden")  # a GAN draws in one pass, and learnt Twemoji only
+    style.wait_for(state="hidden")
     assert page.locator("#imageparams-seed").is_visible()
-    pick(page, "imageparams-model", "Emoji diffusion (built-in, 64×64 latent diffusion)")
+    pick(page, "imageparams-model", "Emoji diffusion (built-in, 128×128 latent diffusion, 4 styles)")
     steps.wait_for(state="visible")
+    style.wait_for(state="visible")
+
+
+def test_a_chosen_style_is_drawn_and_recorded(page):
+    open_tab(page, "Image")
+    pick(page, "imageparams-style", "openmoji")
+    generate_image(page, "red apple", steps=6, seed=21)
+    page.locator("#image-gallery").get_by_text("seed 21 · openmoji").first.wait_for()  # the caption says which

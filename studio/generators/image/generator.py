@@ -3,9 +3,10 @@
 Models:
 
 - Built-in (``assets/models/``, trained here by ``studio/training``): ``emoji-diffusion`` (latent diffusion),
-  ``emoji-gan`` and ``emoji-vae``, all 64×64 and conditioned on MiniLM sentence embeddings. A requested size
-  other than 64×64 is drawn at 64×64 and resized. GAN and VAE draw from text only (no guidance, no
-  image-to-image), in one pass.
+  ``emoji-gan`` and ``emoji-vae``, conditioned on MiniLM sentence embeddings, each at the size of its autoencoder
+  (128×128 now, 64×64 for the first ones). A requested size other than that is drawn at it and resized. A model
+  whose ``model_index.json`` lists ``_styles`` learnt those drawing styles, and the ``style`` param picks one.
+  GAN and VAE draw from text only (no guidance, no image-to-image), in one pass.
 - Diffusers checkpoints in the local HF cache or a ``--model-dir`` folder (SD 1.x/2.x, SD-Turbo, SDXL, ...),
   through diffusers' auto pipelines (``checkpoints``).
 
@@ -21,6 +22,7 @@ diffusers' model CPU offload (one component on the GPU at a time).
 from __future__ import annotations
 
 import io
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,36 @@ from studio.params import ParamError
 log = logging.getLogger(__name__)
 
 BUILTIN_LABELS = {
-    "emoji-diffusion": "Emoji diffusion (built-in, 64×64 latent diffusion)",
-    "emoji-gan": "Emoji GAN (built-in, 64×64)",
-    "emoji-vae": "Emoji VAE (built-in, 64×64 conditional VAE)",
+    "emoji-diffusion": "Emoji diffusion (built-in, {size}×{size} latent diffusion{styles})",
+    "emoji-gan": "Emoji GAN (built-in, {size}×{size}{styles})",
+    "emoji-vae": "Emoji VAE (built-in, {size}×{size} conditional VAE{styles})",
 }
+STYLE_FIELDS = frozenset({"style"})
+LATENT_SIDE = 16  # every built-in draws 16×16×4 latents; its autoencoder's levels set the picture size
+
+
+def builtin_facts(folder: Path) -> tuple[int, tuple[str, ...]]:
+    """A built-in folder's picture size (16 × its autoencoder's scale) and the drawing styles it learnt."""
+    vae = json.loads((folder / "vae" / "config.json").read_text())
+    index = json.loads((folder / "model_index.json").read_text())
+    styles = index.get("_styles") or ()
+    return LATENT_SIDE * 2 ** (len(vae["block_out_channels"]) - 1), tuple(str(s) for s in styles)
+
+
+def builtin_spec(kind: str, folder: Path) -> ModelSpec:
+    """The catalog entry of one built-in model, its label saying its size and how many styles it draws."""
+    size, styles = builtin_facts(folder)
+    label = BUILTIN_LABELS[kind].format(size=size, styles=f", {len(styles)} styles" if styles else "")
+    return ModelSpec(
+        id=kind,
+        modality="image",
+        source="builtin",
+        path=str(folder),
+        label=label,
+        kind=kind,
+        weights_hash=fingerprint(folder),
+        extra=(("styles", ",".join(styles)),) if styles else (),
+    )
 
 
 def png_bytes(image: Any) -> bytes:
@@ -63,22 +91,8 @@ class ImageGenerator:
 
         if self.assets_dir is None:
             return []
-        specs = []
-        for kind in BUILTIN_KINDS:
-            folder = self.assets_dir / kind
-            if recognise(folder) == kind:
-                specs.append(
-                    ModelSpec(
-                        id=kind,
-                        modality="image",
-                        source="builtin",
-                        path=str(folder),
-                        label=BUILTIN_LABELS[kind],
-                        kind=kind,
-                        weights_hash=fingerprint(folder),
-                    )
-                )
-        return specs
+        folders = ((kind, self.assets_dir / kind) for kind in BUILTIN_KINDS)
+        return [builtin_spec(kind, folder) for kind, folder in folders if recognise(folder) == kind]
 
     def recognise(self, folder: Path) -> str | None:
         """The kind of image model a local folder holds ("sd", "sdxl", ..., or a built-in kind), or None."""
@@ -119,12 +133,14 @@ class ImageGenerator:
         return pipe
 
     def unused_fields(self, spec: ModelSpec) -> frozenset[str]:
-        """The built-in GAN and VAE draw in one pass: no steps, scheduler, guidance or negative prompt."""
+        """The built-in GAN and VAE draw in one pass: no steps, scheduler, guidance or negative prompt; only a
+        model that learnt drawing styles uses ``style``."""
+        styles = frozenset() if dict(spec.extra).get("styles") else STYLE_FIELDS
         if spec.kind in ("emoji-gan", "emoji-vae", "autoencoder"):
-            return frozenset({"num_steps", "scheduler", "guidance_scale", "negative_prompt"})
+            return styles | {"num_steps", "scheduler", "guidance_scale", "negative_prompt"}
         if spec.kind == "dbn":  # its Steps are Gibbs sampling rounds; a Gibbs chain has no noise to interpolate
-            return frozenset({"scheduler", "guidance_scale", "negative_prompt", "interpolate_seed"})
-        return frozenset()
+            return styles | {"scheduler", "guidance_scale", "negative_prompt", "interpolate_seed"}
+        return styles
 
     def generate(self, model: Any, params: ImageParams, ctx: Context) -> Output:
         """Draw ``params.num_images`` images with ``model`` (a pipeline from ``load``)."""

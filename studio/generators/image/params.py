@@ -3,6 +3,8 @@ server-side validation alike)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from studio.generators.image.checkpoints import SCHEDULERS
@@ -10,15 +12,39 @@ from studio.generators.image.upload import open_checked
 from studio.params import SEED_MAX, ParamError, param
 
 MODES = ("txt2img", "img2img", "inpaint")
-BUILTIN_SIZE = 64
+BUILTIN_SIZE = 64  # the first built-ins' size, and the size a small unconditional Train-tab model is shown at
+# The emoji sets the built-in models learnt to draw in (studio/training/emoji_sources.py fetches each one).
+DRAWING_STYLES = ("twemoji", "noto", "openmoji", "fluent")
+AUTO_STYLE = "auto"
+
+
+def with_style(prompt: str, style: str) -> str:
+    """The prompt that asks a built-in model for one drawing style ("red apple, noto style"), as its training
+    captions did; ``auto`` leaves the prompt alone."""
+    return prompt if style == AUTO_STYLE else f"{prompt}, {style} style"
+
+
+def names_style(prompt: str, styles: Sequence[str]) -> bool:
+    """Whether the prompt already asks for one of ``styles`` in words ("... noto style")."""
+    return any(re.search(rf"\b{re.escape(s)}\s+style\b", prompt, re.IGNORECASE) for s in styles)
+
+
+def image_styles(prompt: str, style: str, seeds: Sequence[int], learnt: Sequence[str]) -> list[str]:
+    """The drawing style of each image: the chosen one; with ``auto``, for a model that learnt styles, the style
+    ``learnt[seed % len(learnt)]`` of each image's seed (four consecutive seeds, four styles) unless the prompt
+    names one itself; ``auto`` (the prompt as it is) for a model that learnt none."""
+    if style != AUTO_STYLE or not learnt or names_style(prompt, learnt):
+        return [style] * len(seeds)
+    return [learnt[seed % len(learnt)] for seed in seeds]
 
 
 @dataclass(frozen=True)
 class ImageParams:
     """Parameters of one image request.
 
-    ``width``/``height`` of None mean the model's native size (64 for the built-ins, 512 for SD 1.5, 1024
-    for SDXL). ``strength`` applies to image-to-image and inpainting: how far from the init image to go
+    ``width``/``height`` of None mean the model's native size (128 for the built-ins, 512 for SD 1.5, 1024
+    for SDXL). ``style`` is a built-in model's drawing style (``with_style``); models that learnt no styles
+    do not use it. ``strength`` applies to image-to-image and inpainting: how far from the init image to go
     (1 = ignore it). ``init_image`` and ``mask_image`` are image file bytes (empty = none); in the mask,
     white (or painted, for a transparent brush layer) marks what to repaint.
     """
@@ -26,6 +52,12 @@ class ImageParams:
     prompt: str = param("", max_len=1000, multiline=True, label="Prompt", info='e.g. "red apple", "smiling face"')
     negative_prompt: str = param("", max_len=1000, label="Negative prompt", info="what to steer away from")
     model: str = param("", max_len=300, label="Model", info="empty = the built-in diffusion model")
+    style: str = param(
+        AUTO_STYLE,
+        choices=(AUTO_STYLE, *DRAWING_STYLES),
+        label="Style",
+        info="the built-ins' drawing style: auto = each seed picks one (4 seeds, 4 styles); or always that set's",
+    )
     mode: str = param("txt2img", choices=MODES, label="Mode")
     scheduler: str = param("Default", choices=SCHEDULERS, label="Scheduler", info="the sampler of diffusion models")
     num_steps: int = param(25, min=1, max=150, step=1, label="Steps")

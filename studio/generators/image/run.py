@@ -16,7 +16,7 @@ from typing import Any
 
 from studio.generators.base import Context
 from studio.generators.image.checkpoints import latent_preview, make_scheduler, native_size, pipeline_for
-from studio.generators.image.params import BUILTIN_SIZE, ImageParams, seeds_of
+from studio.generators.image.params import AUTO_STYLE, BUILTIN_SIZE, ImageParams, image_styles, seeds_of, with_style
 from studio.generators.image.upload import open_checked, to_mask, to_rgb
 from studio.params import ParamError
 
@@ -42,6 +42,16 @@ def initial_noise(shape: tuple[int, ...], params: ImageParams) -> Any:
     b = torch.randn(one, generator=torch.Generator().manual_seed(params.interpolate_seed))
     n = params.num_images
     return torch.cat([slerp(a, b, i / (n - 1)) for i in range(n)])
+
+
+def styled_prompts(pipe: Any, params: ImageParams) -> tuple[list[str], list[str]]:
+    """(prompt, style) of each image for a built-in model (``params.image_styles``); an interpolation keeps the
+    starting seed's style for the whole walk."""
+    seeds = seeds_of(params)
+    if params.interpolate_seed >= 0:
+        seeds = seeds[:1] * len(seeds)
+    styles = image_styles(params.prompt, params.style, seeds, getattr(pipe, "styles", ()))
+    return [with_style(params.prompt, s) for s in styles], styles
 
 
 def generators_for(params: ImageParams) -> list[Any]:
@@ -117,7 +127,7 @@ def run_diffusion(pipe: Any, params: ImageParams, ctx: Context, builtin: bool) -
 
         run_pipe = pipe.replacing(scheduler=scheduler)
         run_pipe.set_progress_bar_config(disable=True)
-        width = height = native = native_size(pipe)  # 64 for the first built-ins; drawn there, then resized
+        width = height = native = native_size(pipe)  # 128 (64 for the first built-ins); drawn there, then resized
         linear = getattr(pipe, "latent_rgb", None)
 
         def preview(latents: Any) -> Any:
@@ -150,15 +160,21 @@ def run_diffusion(pipe: Any, params: ImageParams, ctx: Context, builtin: bool) -
     expected = params.num_steps
     if params.mode != "txt2img":  # image-to-image runs the last ``strength`` share of the schedule
         expected = max(1, min(int(params.num_steps * params.strength), params.num_steps))
+    prompt: str | list[str] = params.prompt
+    per_prompt = params.num_images
+    styles: list[str] = []
+    if builtin:  # one prompt per image: each may ask for its own style
+        prompt, styles = styled_prompts(pipe, params)
+        per_prompt = 1
     with Placement(pipe) as placement:
         out = run_pipe(
-            prompt=params.prompt,
+            prompt=prompt,
             negative_prompt=params.negative_prompt or None,
             height=height,
             width=width,
             num_inference_steps=params.num_steps,
             guidance_scale=params.guidance_scale,
-            num_images_per_prompt=params.num_images,
+            num_images_per_prompt=per_prompt,
             generator=generators_for(params),
             callback_on_step_end=_callback(ctx, expected, preview),
             callback_on_step_end_tensor_inputs=["latents"],
@@ -173,6 +189,7 @@ def run_diffusion(pipe: Any, params: ImageParams, ctx: Context, builtin: bool) -
         "native_size": native,
         "size": [images[0].width, images[0].height],
         "placement": placement,
+        **({"styles": styles} if any(s != AUTO_STYLE for s in styles) else {}),
     }
     return images, info
 
@@ -188,15 +205,18 @@ def run_code_model(pipe: Any, params: ImageParams, ctx: Context) -> tuple[list[A
     if codes is None:
         codes = pipe.codes(seeds_of(params))
     with Placement(pipe) as placement:
-        out = pipe(prompt=params.prompt, num_images_per_prompt=params.num_images, latents=codes)
+        prompts, styles = styled_prompts(pipe, params)
+        out = pipe(prompt=prompts, num_images_per_prompt=1, latents=codes)
     ctx.progress(1, 1, "done")
-    images = resized(list(out.images), params, BUILTIN_SIZE)
+    native = out.images[0].width  # the size its autoencoder decodes to
+    images = resized(list(out.images), params, native)
     info = {
         "seeds": seeds_of(params),
-        "native_size": BUILTIN_SIZE,
+        "native_size": native,
         "size": [images[0].width, images[0].height],
         "placement": placement,
         "note": "GAN/VAE models use neither steps, scheduler, guidance nor the negative prompt",
+        **({"styles": styles} if any(s != AUTO_STYLE for s in styles) else {}),
     }
     return images, info
 

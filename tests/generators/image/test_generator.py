@@ -220,12 +220,51 @@ def test_fields_declared_unused_change_nothing(builtins: Path, kind: str):
     gen = ImageGenerator(builtins)
     spec = {s.id: s for s in gen.models()}[kind]
     pipe = gen.load(spec, "cpu", None)
-    assert gen.unused_fields(spec) == {"num_steps", "scheduler", "guidance_scale", "negative_prompt"}
+    assert gen.unused_fields(spec) == {"num_steps", "scheduler", "guidance_scale", "negative_prompt", "style"}
     plain = gen.generate(pipe, params(width=None, height=None), Context()).artifacts[0].data
     varied = params(width=None, height=None, num_steps=3, scheduler="Euler", guidance_scale=12.0, negative_prompt="x")
     assert gen.generate(pipe, varied, Context()).artifacts[0].data == plain
     diffusion = {s.id: s for s in gen.models()}["emoji-diffusion"]
-    assert gen.unused_fields(diffusion) == set()
+    assert gen.unused_fields(diffusion) == {"style"}  # these tiny built-ins learnt no drawing styles
+
+
+@pytest.mark.parametrize("kind", ["emoji-diffusion", "emoji-gan"])
+def test_a_builtin_that_learnt_styles_offers_them_and_style_asks_as_its_captions_did(tmp_path: Path, kind: str):
+    """``_styles`` in model_index.json makes Style a used field; "noto" draws what ", noto style" in the prompt
+    draws; auto gives each seed a style in turn (seed 7 of two styles: the second), unless the prompt names one."""
+    import json
+
+    root = save_tiny_builtins(tmp_path / "assets")
+    index_path = root / kind / "model_index.json"
+    index_path.write_text(json.dumps({**json.loads(index_path.read_text()), "_styles": ["twemoji", "noto"]}))
+    gen = ImageGenerator(root)
+    spec = {s.id: s for s in gen.models()}[kind]
+    assert "style" not in gen.unused_fields(spec) and "64×64" in spec.label and "2 styles" in spec.label
+    pipe = gen.load(spec, "cpu", None)
+
+    def drawn(**kw) -> bytes:
+        return gen.generate(pipe, params(width=None, height=None, **kw), Context()).artifacts[0].data
+
+    noto = drawn(style="noto")
+    assert noto == drawn(prompt="red apple, noto style") != drawn(style="twemoji")
+    assert drawn(style="auto") == noto and drawn(style="auto", seed=8) == drawn(style="twemoji", seed=8)
+    assert drawn(style="auto", prompt="red apple, Twemoji style") == drawn(style="twemoji")  # named in words: kept
+    out = gen.generate(pipe, params(width=None, height=None, num_images=4, seed=5), Context())
+    assert out.info["styles"] == ["noto", "twemoji", "noto", "twemoji"]  # seeds 5..8
+    with pytest.raises(ParamError, match="style"):
+        params(style="pixel-art")
+
+
+def test_the_engine_drops_a_style_the_model_did_not_learn(builtins: Path, tmp_path: Path):
+    gen = ImageGenerator(builtins)
+    studio = Studio(
+        {"image": gen},
+        Catalog({"image": gen}, hf_cache=tmp_path / "none"),
+        MemoryManager(device="cpu"),
+        ResultCache(tmp_path / "cache"),
+    )
+    resolved, _ = studio.resolve("image", params(style="fluent", model="emoji-diffusion"))
+    assert resolved.style == "auto"
 
 
 def test_builtin_diffusion_attends_to_the_token_states_its_folder_names(tmp_path: Path):

@@ -42,6 +42,12 @@ def _as_list(prompt: str | list[str] | None, n: int) -> list[str]:
     return [prompt] * n if isinstance(prompt, str) else list(prompt)
 
 
+def learnt_styles(folder: Path) -> tuple[str, ...]:
+    """The drawing styles a built-in folder's model learnt (``_styles`` of its model_index.json; none before)."""
+    index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    return tuple(str(s) for s in index.get("_styles") or ())
+
+
 def encode_prompts(text_encoder: Any, tokenizer: Any, prompts: list[str]) -> torch.Tensor:
     """MiniLM sentence embeddings, (B, 384); the empty prompt gives the zero (null) embedding."""
     return PromptEncoder(text_encoder, tokenizer).encode(prompts)
@@ -94,6 +100,7 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.latent_rgb: dict[str, Any] | None = None
         self.prompt_tokens = 0  # how many MiniLM token states the UNet attends to (0: the pooled embedding)
+        self.styles: tuple[str, ...] = ()  # the drawing styles it learnt (a prompt asks with ", noto style")
 
     @classmethod
     def load(cls, folder: str | Path) -> EmojiDiffusionPipeline:
@@ -107,13 +114,14 @@ class EmojiDiffusionPipeline(DiffusionPipeline):
         index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
         pipe.latent_rgb = index.get("_latent_rgb")  # linear latent -> RGB map for live previews, if fitted
         pipe.prompt_tokens = int(index.get("_prompt_tokens") or 0)
+        pipe.styles = learnt_styles(folder)
         return pipe
 
     def replacing(self, **modules: Any) -> EmojiDiffusionPipeline:
         """A light pipeline sharing this one's modules and settings except ``modules`` (e.g. a per-request
         ``scheduler``, or an untrained ``unet`` for a baseline)."""
         pipe = type(self)(**{**self.components, **modules})
-        pipe.latent_rgb, pipe.prompt_tokens = self.latent_rgb, self.prompt_tokens
+        pipe.latent_rgb, pipe.prompt_tokens, pipe.styles = self.latent_rgb, self.prompt_tokens, self.styles
         return pipe
 
     def check_inputs(self, height: int, width: int, strength: float, image: Any, mask_image: Any) -> None:
@@ -231,6 +239,7 @@ class _CodePipeline(DiffusionPipeline):
     """Shared shape of the GAN and VAE pipelines: prompt + noise code -> latent -> picture, in one pass."""
 
     component = ""
+    styles: tuple[str, ...] = ()  # the drawing styles it learnt (``_styles`` of its model_index.json)
 
     def code_shape(self, batch: int) -> tuple[int, ...]:
         return (batch, int(getattr(self, self.component).config.z_dim))
@@ -279,7 +288,9 @@ class EmojiGANPipeline(_CodePipeline):
         folder = Path(folder)
         gan = EmojiGANGenerator.from_pretrained(folder / "gan", use_safetensors=True).eval()
         vae = AutoencoderKL.from_pretrained(folder / "vae", use_safetensors=True).eval()
-        return cls(gan, vae, *_load_minilm())
+        pipe = cls(gan, vae, *_load_minilm())
+        pipe.styles = learnt_styles(folder)
+        return pipe
 
     def draw(self, code: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.gan(code, cond)
@@ -303,7 +314,9 @@ class EmojiVAEPipeline(_CodePipeline):
         folder = Path(folder)
         cvae = EmojiCVAE.from_pretrained(folder / "cvae", use_safetensors=True).eval()
         vae = AutoencoderKL.from_pretrained(folder / "vae", use_safetensors=True).eval()
-        return cls(cvae, vae, *_load_minilm())
+        pipe = cls(cvae, vae, *_load_minilm())
+        pipe.styles = learnt_styles(folder)
+        return pipe
 
     def draw(self, code: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.cvae.sample(code, cond)
