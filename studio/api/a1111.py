@@ -37,6 +37,7 @@ from studio.api.a1111_request import (
     info_json,
     model_id,
     parse_infotext,
+    prompt_styles,
 )
 from studio.api.http import BadBody, json_body, json_response
 from studio.api.lane import Busy, Lane
@@ -111,6 +112,10 @@ class A1111Routes:
     async def samplers(self, request: Request) -> Response:
         """``GET samplers``: the samplers ``sampler_name`` takes."""
         return json_response([{"name": s, "aliases": [], "options": {}} for s in SAMPLERS])
+
+    async def prompt_styles(self, request: Request) -> Response:
+        """``GET prompt-styles``: the drawing styles ``styles`` takes (one at a time)."""
+        return json_response(prompt_styles())
 
     async def scripts(self, request: Request) -> Response:
         """``GET scripts``: this server runs no A1111 scripts."""
@@ -277,6 +282,7 @@ def a1111_routes(services: Services, lane: Lane) -> list[BaseRoute]:
         Route(f"{base}/refresh-checkpoints", r.refresh, methods=["POST"]),
         Route(f"{base}/samplers", r.samplers, methods=["GET"]),
         Route(f"{base}/scripts", r.scripts, methods=["GET"]),
+        Route(f"{base}/prompt-styles", r.prompt_styles, methods=["GET"]),
         Route(f"{base}/options", r.get_options, methods=["GET"]),
         Route(f"{base}/options", r.set_options, methods=["POST"]),
         Route(f"{base}/progress", r.progress, methods=["GET"]),

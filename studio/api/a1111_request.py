@@ -5,8 +5,9 @@
 ``scheduler``: "Karras" picks "DPM++ 2M Karras"), ``denoising_strength``, base64 ``init_images`` and ``mask``
 (``inpainting_mask_invert`` honoured) and ``override_settings.sd_model_checkpoint``. A field left out takes A1111's
 default where it has one the studio can honour (``cfg_scale`` 7, ``steps`` 20 as clients send them), else the Image
-tab's. What the studio cannot do (hires fix, face restoration, tiling, styles, scripts, variation seeds) is refused
-with ``A1111Error`` naming the field, never silently ignored.
+tab's. ``styles`` (A1111's prompt styles) takes one of the built-ins' drawing styles, which ``GET prompt-styles``
+lists as A1111 does its saved styles. What the studio cannot do (hires fix, face restoration, tiling, scripts,
+variation seeds, several styles at once) is refused with ``A1111Error`` naming the field, never silently ignored.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.generators.image.checkpoints import SCHEDULERS
-from studio.generators.image.params import ImageParams
+from studio.generators.image.params import AUTO_STYLE, DRAWING_STYLES, ImageParams, with_style
 
 SAMPLERS = tuple(s for s in SCHEDULERS if s != "Default")
 FIELD_NAMES = {
@@ -33,7 +34,7 @@ FIELD_NAMES = {
     "model": "sd_model_checkpoint",
 }
 TRUE_REFUSED = ("enable_hr", "restore_faces", "tiling")
-NON_EMPTY_REFUSED = ("styles", "alwayson_scripts", "script_name", "script_args")
+NON_EMPTY_REFUSED = ("alwayson_scripts", "script_name", "script_args")
 
 
 @dataclass
@@ -123,6 +124,7 @@ def image_values(body: dict[str, Any], img2img: bool, current_model: str) -> dic
         "guidance_scale": body.get("cfg_scale", 7.0),
         "num_images": _count(body),
         "seed": body.get("seed", -1),
+        "style": _style(body),
     }
     for name in ("width", "height"):
         if body.get(name) is not None:
@@ -142,6 +144,21 @@ def image_values(body: dict[str, Any], img2img: bool, current_model: str) -> dic
         values["mask_image"] = _invert(mask) if body.get("inpainting_mask_invert") else mask
         values["mode"] = "inpaint"
     return values
+
+
+def prompt_styles() -> list[dict[str, str]]:
+    """A1111's ``GET prompt-styles``: the built-ins' drawing styles, each as the prompt it makes."""
+    return [{"name": s, "prompt": with_style("{prompt}", s), "negative_prompt": ""} for s in DRAWING_STYLES]
+
+
+def _style(body: dict[str, Any]) -> str:
+    """The drawing style an A1111 ``styles`` list names (none: auto); one of ``DRAWING_STYLES`` at most."""
+    styles = body.get("styles")
+    if styles in (None, [], ""):
+        return AUTO_STYLE
+    if not isinstance(styles, list) or len(styles) != 1 or styles[0] not in DRAWING_STYLES:
+        raise A1111Error("styles", f"takes one of {', '.join(DRAWING_STYLES)} (GET /sdapi/v1/prompt-styles)")
+    return str(styles[0])
 
 
 def model_id(title: str) -> str:
@@ -178,7 +195,7 @@ def info_json(params: ImageParams, recipe: dict[str, Any], infotexts: list[str])
         "denoising_strength": params.strength if params.mode != "txt2img" else None,
         "index_of_first_image": 0,
         "infotexts": infotexts,
-        "styles": [],
+        "styles": [] if params.style == AUTO_STYLE else [params.style],
         "job_timestamp": recipe.get("created", ""),
         "version": recipe.get("studio", ""),
         "recipe_id": recipe.get("id"),

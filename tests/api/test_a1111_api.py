@@ -1,5 +1,5 @@
 """AUTOMATIC1111's /sdapi/v1 on a real studio server (behind --auth), driven by the ``webuiapi`` client, with the
-built-in 64×64 image models."""
+built-in image models (drawn at 64×64 here, to be quick)."""
 
 from __future__ import annotations
 
@@ -94,6 +94,8 @@ def test_img2img_with_a_mask_repaints(api):
         ({"sampler_name": "Nope"}, "sampler_name"),
         ({"steps": 0}, "steps"),
         ({"enable_hr": True}, "enable_hr"),
+        ({"styles": ["noto", "fluent"]}, "styles"),
+        ({"styles": ["cinematic"]}, "styles"),
         ({"width": 70}, "width"),
     ],
 )
@@ -102,6 +104,15 @@ def test_a_bad_request_names_the_field(api, bad, field):
         api.txt2img(**{**FAST, **bad})
     status, text = err.value.args
     assert status == 422 and field in text
+
+
+def test_a_prompt_style_is_a_drawing_style(api):
+    """A1111's prompt styles are the built-ins' drawing styles: listed, taken one at a time, reported in info."""
+    assert [s["name"] for s in api.get_prompt_styles()] == ["twemoji", "noto", "openmoji", "fluent"]
+    result = api.txt2img(**FAST, styles=["openmoji"])
+    assert result.info["styles"] == ["openmoji"]
+    again = api.txt2img(**{**FAST, "prompt": "red apple, openmoji style"})  # what the style adds to the prompt
+    assert list(result.image.getdata()) == list(again.image.getdata())
 
 
 def test_progress_and_interrupt(api):
