@@ -125,6 +125,7 @@ def load_pipelines(assets: Path, suffix: str = "", untrained: bool = True) -> di
         pipes[name + suffix] = pipe
         if pipe.styles and name == "emoji-diffusion":  # what the model draws for a prompt that names no style
             plain = pipe.replacing()
+            plain.set_progress_bar_config(disable=True)
             plain.styles = ()
             pipes[f"{name}{suffix}/plain prompt"] = plain
         if not untrained:

@@ -55,7 +55,7 @@ KINDS: dict[str, dict[str, str]] = {
         "model": """\
 **Model.** Stable Diffusion's recipe in miniature, as a diffusers folder (`model_index.json`, `unet/`,
 `vae/`, `scheduler/`) loaded by `studio.generators.image.emoji.pipeline.EmojiDiffusionPipeline` (code in the studio,
-no `trust_remote_code`). `vae/`: an `AutoencoderKL` (64×64×3 ↔ 16×16×4). `unet/`: a `UNet2DConditionModel`
+no `trust_remote_code`). `vae/`: an `AutoencoderKL` (128×128×3 ↔ 16×16×4, in the first 64 px version's latent space). `unet/`: a `UNet2DConditionModel`
 (blocks 32/64/128; cross-attention at 8×8 and 4×4 on the prompt's first 16 MiniLM token states, as Stable
 Diffusion attends to its CLIP tokens, and the pooled sentence embedding through the class-embedding projection
 into every ResNet block; `model_index.json` records the token count as `_prompt_tokens`). Sampling: any diffusers
@@ -75,6 +75,9 @@ not where things go (rocket and dog stayed blobs; held-out top-1 0.41). Attendin
 held-out top-1 0.80, and all five showcase prompts drawn as their Twemoji. For a prompt that is a caption the
 model has one picture to go by, so seeds vary little.""",
         "command": """\
+    bash scripts/train_image_styles.sh /tmp/styles-run   # this version: data, 128 px autoencoder, UNet fine-tune,
+                                                         # assembly into /tmp/styles-run/models, evaluation, cards
+    # the first version, which it starts from (commit b045627):
     python -m studio.training.train_diffusion --stage autoencoder --steps 3000 --batch-size 32 --lr 1e-3 \\
         --time-limit-min 28 --out assets/models/emoji-diffusion
     python -m studio.training.train_diffusion --stage unet --steps 40000 --batch-size 64 --lr 5e-4 \\
@@ -91,7 +94,7 @@ model has one picture to go by, so seeds vary little.""",
         "model": """\
 **Model.** `gan/`: `EmojiGANGenerator` (`studio.generators.image.emoji.nets`): a 64-d noise code and the prompt's
 MiniLM embedding → a 4×4 map → two upsampling blocks with FiLM conditioning → a 16×16×4 latent, which the
-autoencoder in `vae/` (the same one emoji-diffusion uses) decodes to 64×64. One forward pass per picture.""",
+autoencoder in `vae/` (the same one emoji-diffusion uses) decodes to 128×128. One forward pass per picture.""",
         "objective": """\
 **Objective.** Adversarial, hinge loss, against a projection discriminator (spectral-normalised convs;
 `D(x, c) = w·h(x) + <Vc, h(x)>`). Real latents paired with a shuffled caption count as fakes too (weight 0.5),
