@@ -55,7 +55,8 @@ KINDS: dict[str, dict[str, str]] = {
         "model": """\
 **Model.** Stable Diffusion's recipe in miniature, as a diffusers folder (`model_index.json`, `unet/`,
 `vae/`, `scheduler/`) loaded by `studio.generators.image.emoji.pipeline.EmojiDiffusionPipeline` (code in the studio,
-no `trust_remote_code`). `vae/`: an `AutoencoderKL` (128×128×3 ↔ 16×16×4, in the first 64 px version's latent space). `unet/`: a `UNet2DConditionModel`
+no `trust_remote_code`). `vae/`: an `AutoencoderKL` (128×128×3 ↔ 16×16×4, in the first 64 px version's latent
+space). `unet/`: a `UNet2DConditionModel`
 (blocks 32/64/128; cross-attention at 8×8 and 4×4 on the prompt's first 16 MiniLM token states, as Stable
 Diffusion attends to its CLIP tokens, and the pooled sentence embedding through the class-embedding projection
 into every ResNet block; `model_index.json` records the token count as `_prompt_tokens`). Sampling: any diffusers
