@@ -38,37 +38,15 @@ from typing import Any
 
 import numpy as np
 
+from studio.training.image_draw import HELD_OUT, PREVIOUS, SEEDS, SHOWCASE, draw
 from studio.training.variety import pooled, spread, style_variety
+
+__all__ = ["HELD_OUT", "PREVIOUS", "SEEDS", "SHOWCASE", "draw"]  # variety.py and the sheets draw alike
 
 log = logging.getLogger("evaluate_image")
 
-SHOWCASE = ["red apple", "smiling face", "rocket", "heart", "dog"]
-HELD_OUT = [
-    "a shiny red apple",
-    "happy smiling face",
-    "space rocket",
-    "love heart",
-    "a puppy",
-    "a cute cat",
-    "yellow star",
-    "slice of pizza",
-    "a red car",
-    "green tree",
-    "the sun",
-    "tropical fish",
-    "a pink flower",
-    "a ghost",
-    "fire",
-    "a banana",
-    "crying face",
-    "a snowman",
-    "a blue heart",
-    "a house",
-]
 HELD_OUT_CAPTIONS = 40  # the first N held-out captions, sorted
-SEEDS = (0, 1, 2, 3)
 MODELS = ("emoji-diffusion", "emoji-gan", "emoji-vae")
-PREVIOUS = " (previous)"
 
 
 @dataclass
@@ -145,33 +123,6 @@ def load_pipelines(assets: Path, suffix: str = "", untrained: bool = True) -> di
         baseline.styles = ()
         pipes[f"{name}/untrained"] = baseline
     return pipes
-
-
-def draw(pipe: Any, prompt: str, seeds: tuple[int, ...], steps: int, guidance: float, latents: Any = None) -> Any:
-    """(len(seeds), S, S, 3) float pictures in [0, 1] for one prompt, at the model's own size S, each seed in the
-    style the Image tab's "auto" gives it (``image_styles``; the prompt as it is for a model without styles)."""
-    import torch
-
-    from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline
-    from studio.generators.image.params import AUTO_STYLE, image_styles, with_style
-
-    styles = image_styles(prompt, AUTO_STYLE, seeds if latents is None else seeds[:1] * len(seeds), pipe.styles)
-    prompts = [with_style(prompt, s) for s in styles]
-    if isinstance(pipe, EmojiDiffusionPipeline):
-        gens = [torch.Generator().manual_seed(s) for s in seeds]
-        out = pipe(
-            prompts,
-            num_images_per_prompt=1,
-            generator=gens,
-            num_inference_steps=steps,
-            guidance_scale=guidance,
-            latents=latents,
-            output_type="np",
-        )
-    else:
-        codes = latents if latents is not None else pipe.codes(list(seeds))
-        out = pipe(prompts, num_images_per_prompt=1, latents=codes, output_type="np")
-    return out.images
 
 
 def features(images: np.ndarray) -> np.ndarray:

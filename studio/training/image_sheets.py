@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.training.evaluate_image import PREVIOUS, SEEDS, draw
+from studio.training.image_draw import PREVIOUS, SEEDS, draw
 
 TILE = 96
 

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from studio.generators.image.emoji.pipeline import EmojiDiffusionPipeline
     from studio.training.emoji_styles import load
-    from studio.training.evaluate_image import HELD_OUT, SEEDS, SHOWCASE, draw
+    from studio.training.image_draw import HELD_OUT, SEEDS, SHOWCASE, draw
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--assets", type=Path, default=Path("assets/models"))

@@ -71,17 +71,25 @@ class CaptionTable:
 
 
 class LatentCodec:
-    """The built-in autoencoder (frozen): pictures (B, 3, 64, 64) -> scaled latents (B, 4, 16, 16)."""
+    """The built-in autoencoder (frozen): pictures (B, 3, S, S) -> scaled latents (B, 4, 16, 16).
+
+    A run's pictures are 64 px; the autoencoder takes its own size (``sample_size``: 128 now, 64 for the first
+    built-ins), so pictures are resized to it first. The 128 px autoencoder was fitted to give the latents of a
+    picture's 64 px view, so an enlarged 64 px picture lands where the built-in models expect."""
 
     def __init__(self, vae_dir: Path) -> None:
         from diffusers import AutoencoderKL
 
         self.dir = vae_dir
         self.vae = AutoencoderKL.from_pretrained(vae_dir, use_safetensors=True).eval().requires_grad_(False)
+        self.side = int(self.vae.config.sample_size)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        dist = self.vae.encode(x.to(self.vae.device)).latent_dist
+        x = x.to(self.vae.device)
+        if x.shape[-1] != self.side:
+            x = torch.nn.functional.interpolate(x, size=(self.side, self.side), mode="bilinear", align_corners=False)
+        dist = self.vae.encode(x).latent_dist
         noise = torch.randn(dist.mean.shape, generator=gen).to(dist.mean.device)
         return (dist.mean + dist.std * noise) * self.vae.config.scaling_factor
 

@@ -336,6 +336,8 @@ def _randn(
 
 
 def _step_kwargs(scheduler: Any, generator: Any) -> dict[str, Any]:
-    """``generator`` for schedulers whose ``step`` draws noise (DDPM, Euler ancestral, ...), nothing otherwise."""
+    """``generator`` for schedulers whose ``step`` draws noise (DDPM, Euler ancestral, ...), nothing otherwise. A list
+    (one generator per image) goes through as it is: diffusers' ``randn_tensor`` draws row i from generator i, so
+    an ancestral sampler's picture is as reproducible from its seed as DDIM's."""
     accepted = set(inspect.signature(scheduler.step).parameters)
-    return {"generator": generator} if "generator" in accepted and not isinstance(generator, list) else {}
+    return {"generator": generator} if "generator" in accepted else {}
