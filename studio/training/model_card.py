@@ -179,10 +179,10 @@ def _eval_lines(name: str, eval_path: Path) -> list[str]:
 
 def data_of(folder: Path) -> tuple[str, int]:
     """The card's data section (and credits) and the picture size, from ``data_card.json`` when the folder has one."""
+    from studio.generators.image.generator import builtin_facts
     from studio.training.emoji_styles import card_markdown
 
-    vae = json.loads((folder / "vae" / "config.json").read_text())
-    size = 16 * 2 ** (len(vae["block_out_channels"]) - 1)
+    size, _ = builtin_facts(folder)  # the size the Image tab's label says
     card_path = folder / "data_card.json"
     if not card_path.is_file():
         return DATA, size
