@@ -218,7 +218,7 @@ def train_unet(args: argparse.Namespace) -> None:
         for group in opt.param_groups:
             group["lr"] = args.lr * lr_factor(args, run, step)
         pred = unet(zt, t, encoder_hidden_states=context, class_labels=cond).sample
-        loss = torch.nn.functional.mse_loss(pred, target)
+        loss = v_loss(pred, target, alphas[t], args.snr_gamma)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -227,12 +227,28 @@ def train_unet(args: argparse.Namespace) -> None:
         run.steps_done = step
         run.losses = {"v_mse": loss.item()}
         if step % 25 == 0:
-            log.info("step %d loss %.4f (%.1f min)", step, loss, run.wall_min())
+            log.info("step %d loss %.4f (%.1f min)", step, run.losses["v_mse"], run.wall_min())
         if step % args.ckpt_every == 0 or step == args.steps or out_of_time(args, run):
             save_pipeline(ema.shadow, args.out, run, previous, preview, args.prompt_tokens, styles_of(args))
         if out_of_time(args, run):
             log.info("time limit reached at step %d", step)
             break
+
+
+def v_loss(pred: Any, target: Any, alpha_bar: Any, snr_gamma: float) -> Any:
+    """Mean squared error of the v-prediction, per sample weighted by Min-SNR-γ (Hang et al. 2023) when
+    ``snr_gamma`` > 0: ``min(SNR, γ) / (SNR + 1)`` with SNR = ᾱ / (1 - ᾱ), as diffusers' training scripts weight v.
+
+    The weight caps what the nearly clean timesteps (high SNR: fine detail) pull on the network, so the steps go to
+    the noisy ones that decide what is drawn; the weights are rescaled to mean 1 so the loss keeps its scale."""
+    import torch
+
+    per_sample = torch.nn.functional.mse_loss(pred, target, reduction="none").flatten(1).mean(1)
+    if snr_gamma <= 0:
+        return per_sample.mean()
+    snr = alpha_bar / (1 - alpha_bar)
+    weight = torch.clamp(snr, max=snr_gamma) / (snr + 1)
+    return (per_sample * weight / weight.mean()).mean()
 
 
 def lr_factor(args: argparse.Namespace, run: RunLog, step: int) -> float:
@@ -299,6 +315,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--prompt-tokens", type=int, default=16, help="stage unet: attend to N MiniLM tokens (0: pooled)")
     p.add_argument("--decay-frac", type=float, default=0.0, help="stage unet: decay the lr over this last share")
     p.add_argument("--warmup-steps", type=int, default=0, help="stage unet: raise the lr linearly over these steps")
+    p.add_argument("--snr-gamma", type=float, default=0.0, help="stage unet: Min-SNR-γ loss weight (0: off)")
     add_data_flags(p)
     add_device_flag(p)
     args = p.parse_args(argv)

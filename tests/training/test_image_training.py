@@ -49,6 +49,22 @@ def test_learning_rate_schedule() -> None:
     assert lr_factor(_args(time_limit_min=1.0, decay_frac=0.6), run, 1) == pytest.approx(0.85, abs=0.01)
 
 
+def test_min_snr_weighting_caps_the_nearly_clean_timesteps() -> None:
+    import torch
+
+    from studio.training.train_diffusion import v_loss
+
+    pred, target = torch.zeros(3, 4, 2, 2), torch.ones(3, 4, 2, 2)
+    target[0] *= 2.0  # the nearly clean sample has the largest error
+    alpha_bar = torch.tensor([0.999, 0.5, 0.01])  # SNR 999, 1, 0.0101
+    assert v_loss(pred, target, alpha_bar, 0.0).item() == pytest.approx((4 + 1 + 1) / 3)
+    # Weights min(SNR, 5) / (SNR + 1) = 0.005, 0.5, 0.01, rescaled to mean 1: the clean sample's 4 barely counts.
+    w = torch.tensor([5 / 1000, 0.5, 0.0101 / 1.0101])
+    expected = (torch.tensor([4.0, 1.0, 1.0]) * w / w.mean()).mean()
+    assert v_loss(pred, target, alpha_bar, 5.0).item() == pytest.approx(expected.item(), rel=1e-4)
+    assert v_loss(pred, target, alpha_bar, 5.0).item() < v_loss(pred, target, alpha_bar, 0.0).item()
+
+
 def test_unet_with_prompt_tokens_trains_and_loads(tmp_path: Path) -> None:
     import torch
     from diffusers import AutoencoderKL
@@ -72,6 +88,8 @@ def test_unet_with_prompt_tokens_trains_and_loads(tmp_path: Path) -> None:
             "5",
             "--warmup-steps",
             "1",
+            "--snr-gamma",
+            "5",
             "--out",
             str(tmp_path),
         ]
