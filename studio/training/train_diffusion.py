@@ -199,6 +199,7 @@ def train_unet(args: argparse.Namespace) -> None:
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=1e-2)
     run = RunLog("train_diffusion --stage unet", vars(args))
     log.info("unet: %.2fM params", sum(p.numel() for p in unet.parameters()) / 1e6)
+    loss_name = "v_mse_min_snr" if args.snr_gamma > 0 else "v_mse"  # a weighted loss is not comparable to plain
     for step in range(1, args.steps + 1):
         idx = torch.from_numpy(batch_indices(len(lat.mean), args.batch_size, rng)).to(device)
         z0 = lat.sample(idx, gen)
@@ -225,9 +226,9 @@ def train_unet(args: argparse.Namespace) -> None:
         opt.step()
         ema.update(unet)
         run.steps_done = step
-        run.losses = {"v_mse": loss.item()}
+        run.losses = {loss_name: loss.item()}
         if step % 25 == 0:
-            log.info("step %d loss %.4f (%.1f min)", step, run.losses["v_mse"], run.wall_min())
+            log.info("step %d loss %.4f (%.1f min)", step, run.losses[loss_name], run.wall_min())
         if step % args.ckpt_every == 0 or step == args.steps or out_of_time(args, run):
             save_pipeline(ema.shadow, args.out, run, previous, preview, args.prompt_tokens, styles_of(args))
         if out_of_time(args, run):

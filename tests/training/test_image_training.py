@@ -96,7 +96,9 @@ def test_unet_with_prompt_tokens_trains_and_loads(tmp_path: Path) -> None:
     )
     index = json.loads((tmp_path / "model_index.json").read_text())
     assert index["_prompt_tokens"] == 5
-    assert json.loads((tmp_path / "unet" / "training.json").read_text())["steps_done"] == 2
+    facts = json.loads((tmp_path / "unet" / "training.json").read_text())
+    assert facts["steps_done"] == 2
+    assert set(facts["final_losses"]) == {"v_mse_min_snr"}  # the weighted loss is named as such
 
     pipe = EmojiDiffusionPipeline.load(tmp_path)
     assert pipe.prompt_tokens == 5
