@@ -41,8 +41,6 @@ import numpy as np
 from studio.training.image_draw import HELD_OUT, PREVIOUS, SEEDS, SHOWCASE, draw
 from studio.training.variety import pooled, spread, style_variety
 
-__all__ = ["HELD_OUT", "PREVIOUS", "SEEDS", "SHOWCASE", "draw"]  # variety.py and the sheets draw alike
-
 log = logging.getLogger("evaluate_image")
 
 HELD_OUT_CAPTIONS = 40  # the first N held-out captions, sorted

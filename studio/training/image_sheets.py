@@ -1,7 +1,7 @@
 """The built-in image models' contact sheets for the docs and the README: showcase prompts × models, held-out
 prompts × four seeds (new model beside the previous one), and latent walks between two seeds.
 
-Each sheet is drawn with ``evaluate_image.draw`` (fixed seeds, 25 DDIM steps, guidance 5 by default), so running
+Each sheet is drawn with ``image_draw.draw`` (fixed seeds, 25 DDIM steps, guidance 5 by default), so running
 ``python -m studio.training.evaluate_image`` again gives the same pictures.
 """
 

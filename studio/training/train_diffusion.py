@@ -249,7 +249,7 @@ def v_loss(pred: Any, target: Any, alpha_bar: Any, snr_gamma: float) -> Any:
         return per_sample.mean()
     snr = alpha_bar / (1 - alpha_bar)
     weight = torch.clamp(snr, max=snr_gamma) / (snr + 1)
-    return (per_sample * weight / weight.mean()).mean()
+    return (per_sample * weight / weight.mean().clamp_min(1e-8)).mean()  # all terminal (SNR 0): weight 0, not NaN
 
 
 def lr_factor(args: argparse.Namespace, run: RunLog, step: int) -> float:

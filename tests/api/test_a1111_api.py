@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 
 from tests.app.conftest import start_server, stop_server
@@ -115,7 +116,6 @@ def test_a_prompt_style_is_a_drawing_style(api):
     again = api.txt2img(**{**fast, "prompt": "red apple, openmoji style"})  # what the style adds to the prompt
     plain = api.txt2img(**fast)
     other = api.txt2img(**fast, styles=["noto"])
-    import numpy as np
 
     def differ(a, b) -> float:  # mean pixel difference; each file carries its own watermark, a few levels
         return float(np.abs(np.asarray(a, np.int16) - np.asarray(b, np.int16)).mean())

@@ -63,6 +63,8 @@ def test_min_snr_weighting_caps_the_nearly_clean_timesteps() -> None:
     expected = (torch.tensor([4.0, 1.0, 1.0]) * w / w.mean()).mean()
     assert v_loss(pred, target, alpha_bar, 5.0).item() == pytest.approx(expected.item(), rel=1e-4)
     assert v_loss(pred, target, alpha_bar, 5.0).item() < v_loss(pred, target, alpha_bar, 0.0).item()
+    # A batch drawn wholly at the zero-terminal-SNR step has weight 0 everywhere: a zero loss, never NaN.
+    assert v_loss(pred[:1], target[:1], torch.tensor([0.0]), 5.0).item() == 0.0
 
 
 def test_unet_with_prompt_tokens_trains_and_loads(tmp_path: Path) -> None:
