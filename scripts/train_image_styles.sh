@@ -7,6 +7,9 @@
 #   LIMIT=20 AE_STEPS=2 UNET_STEPS=2 bash scripts/train_image_styles.sh /tmp/slice   # a tiny slice, minutes on a CPU
 # The starting point is the previous built-ins (commit b045627, themselves reproduced by the commands in
 # docs/image.md), taken from git unless PREVIOUS names a models folder that holds them.
+# DEEPEN="LAYERS TRANSFORMER" starts the fine-tune from a deeper copy of that UNet (studio/training/deepen_unet.py:
+# more resnet+attention pairs per level, more transformer blocks per attention, added as identities), for a machine
+# with the compute to train the extra capacity (DEEPEN="2 1" gives 6.8 M parameters from 4.6 M).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: train_image_styles.sh OUT}
@@ -24,10 +27,17 @@ if [ -z "${PREVIOUS:-}" ]; then
 fi
 python -m studio.training.emoji_styles --size 128 --out "$OUT/data" "${LIMIT_FLAG[@]}"
 mkdir -p "$OUT/unet-run" && cp -r "$PREVIOUS/emoji-diffusion/vae" "$OUT/unet-run/"  # the latents the UNet knows
+START="$PREVIOUS/emoji-diffusion/unet"
+if [ -n "${DEEPEN:-}" ]; then
+  read -r layers transformer <<<"$DEEPEN"
+  python -m studio.training.deepen_unet --from "$START" --out "$OUT/unet-deep" \
+    --layers-per-block "$layers" --transformer-layers "$transformer"
+  START="$OUT/unet-deep"
+fi
 python -m studio.training.upscale_autoencoder --from "$PREVIOUS/emoji-diffusion/vae" --out "$OUT/ae128" \
   --steps "$AE_STEPS" --batch-size 32 --lr 3e-4 --time-limit-min "$AE_MIN" "${LIMIT_FLAG[@]}" &
 ae=$!
-python -m studio.training.train_diffusion --stage unet --data styles --size 64 --init-from "$PREVIOUS/emoji-diffusion/unet" \
+python -m studio.training.train_diffusion --stage unet --data styles --size 64 --init-from "$START" \
   --out "$OUT/unet-run" --steps "$UNET_STEPS" --time-limit-min "$UNET_MIN" --batch-size 64 --lr 2e-4 \
   --warmup-steps 100 --decay-frac 0.3 --prompt-tokens 16 "${LIMIT_FLAG[@]}"
 wait "$ae"
