@@ -42,18 +42,18 @@ def deeper_config(config: dict[str, Any], layers_per_block: int, transformer_lay
     return out
 
 
-def _up_index(j: int, old_layers: int, added: int) -> int:
+def _up_index(j: int, added: int) -> int:
     """Where old up-path resnet ``j`` sits in the deeper block: the first keeps its place (it eats the same skip);
     the rest move past the ``added`` new ones, which eat the copies the new down-path identities make."""
     return j if j == 0 else j + added
 
 
-def _renamed(key: str, old_layers: int, added: int) -> str:
+def _renamed(key: str, added: int) -> str:
     match = re.match(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key)
     if match is None:
         return key
     block, kind, j, rest = match.groups()
-    return f"up_blocks.{block}.{kind}.{_up_index(int(j), old_layers, added)}.{rest}"
+    return f"up_blocks.{block}.{kind}.{_up_index(int(j), added)}.{rest}"
 
 
 def _zero_new_layers(new: Any, old_layers: int, added: int, old_tf: int) -> None:
@@ -106,7 +106,7 @@ def deepen(unet: Any, layers_per_block: int, transformer_layers: int) -> Any:
     new = UNet2DConditionModel(**config)
     added = layers_per_block - old_layers
     _zero_new_layers(new, old_layers, added, old_tf)
-    state = {_renamed(k, old_layers, added): v for k, v in unet.state_dict().items()}
+    state = {_renamed(k, added): v for k, v in unet.state_dict().items()}
     target = new.state_dict()
     unknown = [k for k in state if k not in target or target[k].shape != state[k].shape]
     if unknown:
