@@ -58,6 +58,7 @@ def _renamed(key: str, added: int) -> str:
 
 def _zero_new_layers(new: Any, old_layers: int, added: int, old_tf: int) -> None:
     import torch
+    from diffusers import Transformer2DModel
 
     def zero(module: Any) -> None:
         torch.nn.init.zeros_(module.weight)
@@ -77,7 +78,7 @@ def _zero_new_layers(new: Any, old_layers: int, added: int, old_tf: int) -> None
             if hasattr(block, "attentions"):
                 zero(block.attentions[i].proj_out)
     for module in new.modules():  # added transformer blocks inside every (old or new) attention
-        if module.__class__.__name__ == "Transformer2DModel":
+        if isinstance(module, Transformer2DModel):
             for tb in module.transformer_blocks[old_tf:]:
                 zero(tb.attn1.to_out[0])
                 zero(tb.attn2.to_out[0])
